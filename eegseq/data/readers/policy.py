@@ -1,0 +1,173 @@
+"""Format-independent policies applied to every reader's output: channels, sampling rate, signal checks.
+
+Channel rule (all formats):
+    Names are taken as written in the file, surrounding blanks removed (for EDF/BDF from the file header,
+    before MNE makes repeated names unique). A name with no letter or digit, ignoring a ``-<number>``
+    suffix (CHB-MIT's ``-`` placeholder columns, seen as ``--0``/``--1`` when another tool made them
+    unique), is a dummy and is dropped. A name that repeats an earlier one is dropped too: the first occurrence wins
+    (CHB-MIT records ``T8-P8`` twice, as two copies of one derivation). Dropped names are reported in
+    ``Recording.meta["dropped_channels"]``. ``channels=[...]`` then selects and orders the remaining ones.
+
+Sampling-rate rule:
+    ``resample="polyphase"`` converts every channel to the output rate with
+    :func:`scipy.signal.resample_poly` (anti-aliasing FIR, rational factor up/down);
+    ``resample="refuse"`` raises :class:`~eegseq.data.errors.RecordingError` instead whenever a channel's
+    native rate differs from the output rate. The output rate is ``target_sfreq`` when given, else the
+    channels' common native rate; for a file whose selected channels have different rates and no
+    ``target_sfreq``, it is the highest of them (the rate MNE would upsample to).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from eegseq.data.errors import RecordingError
+
+RESAMPLE_POLICIES = ("polyphase", "refuse")
+
+# Rates are turned into fractions with at most this denominator: enough for every rate seen in EEG
+# files, including Kaggle 2014's 16384/41 Hz (399.6097... Hz), while keeping the polyphase filter short.
+_MAX_RATE_DENOMINATOR = 1000
+# Relative error tolerated between a rate and its fraction.
+_RATE_TOLERANCE = 1e-9
+# The suffix MNE (and others) append to make repeated names unique: "-" becomes "--0", "--1", ...
+_UNIQUE_SUFFIX = re.compile(r"-\d+$")
+
+
+def usable_channels(names: Sequence[str]) -> tuple[list[int], list[str]]:
+    """Apply the dummy/duplicate rule to a file's channel names.
+
+    Args:
+        names: channel names in file order.
+
+    Returns:
+        ``(kept, dropped)``: indices (into ``names``) of the usable channels in file order, and the
+        dropped names as written.
+    """
+    kept: list[int] = []
+    dropped: list[str] = []
+    seen: set[str] = set()
+    for index, raw_name in enumerate(names):
+        name = raw_name.strip()
+        is_dummy = not any(ch.isalnum() for ch in _UNIQUE_SUFFIX.sub("", name))
+        if is_dummy or name in seen:
+            dropped.append(raw_name)
+            continue
+        seen.add(name)
+        kept.append(index)
+    return kept, dropped
+
+
+def select_channels(available: Sequence[str], wanted: Sequence[str] | None, path: str | os.PathLike) -> list[str]:
+    """Return the channel names to read, in output order.
+
+    Args:
+        available: usable channel names of the file, in file order.
+        wanted: configured channels (selects and orders), or ``None`` for all of ``available``.
+        path: the file, for error messages.
+
+    Raises:
+        RecordingError: a configured channel is not in the file (the message lists what the file has).
+        RecordingError: the file has no usable channel.
+        ValueError: ``wanted`` is empty or names a channel twice.
+    """
+    if wanted is None:
+        if not available:
+            raise RecordingError("no usable channel in the file", path=path)
+        return list(available)
+    wanted = [str(name) for name in wanted]
+    if not wanted:
+        raise ValueError("channels: configure at least one channel, or None for all")
+    if len(set(wanted)) != len(wanted):
+        raise ValueError(f"channels: each channel may be configured once, got {wanted}")
+    missing = [name for name in wanted if name not in set(available)]
+    if missing:
+        raise RecordingError(
+            f"configured channel(s) {missing} not in the file; it has {list(available)}", path=path
+        )
+    return wanted
+
+
+def output_sfreq(
+    native: Sequence[float], target_sfreq: float | None, resample: str, path: str | os.PathLike
+) -> float:
+    """Decide the output rate (Hz) for channels with the given native rates (Hz), per the module's rule.
+
+    Raises:
+        RecordingError: ``resample="refuse"`` and some native rate differs from the output rate.
+    """
+    rates = sorted(set(float(rate) for rate in native))
+    out = float(target_sfreq) if target_sfreq is not None else rates[-1]
+    if resample == "refuse" and any(rate != out for rate in rates):
+        if target_sfreq is None:
+            reason = f"channels have different sampling rates {rates} Hz"
+        else:
+            reason = f"sampling rate {rates} Hz differs from target_sfreq={out} Hz"
+        raise RecordingError(f"{reason} and resample='refuse'", path=path)
+    return out
+
+
+def resample_factors(from_sfreq: float, to_sfreq: float) -> tuple[int, int]:
+    """Rational factors ``(up, down)`` with ``from_sfreq * up / down == to_sfreq``.
+
+    Raises:
+        ValueError: the ratio has no small enough fraction (rates given to too many digits).
+    """
+    source = Fraction(from_sfreq).limit_denominator(_MAX_RATE_DENOMINATOR)
+    target = Fraction(to_sfreq).limit_denominator(_MAX_RATE_DENOMINATOR)
+    for rate, fraction in ((from_sfreq, source), (to_sfreq, target)):
+        if abs(float(fraction) - rate) > _RATE_TOLERANCE * rate:
+            raise ValueError(f"sampling rate {rate} Hz is not a ratio of small integers; cannot resample exactly")
+    ratio = target / source
+    return ratio.numerator, ratio.denominator
+
+
+def resample(signal: np.ndarray, from_sfreq: float, to_sfreq: float) -> np.ndarray:
+    """Resample a time-first signal with an anti-aliased polyphase filter.
+
+    Args:
+        signal: ``(n_samples, n_channels)`` at ``from_sfreq`` Hz.
+        from_sfreq: its rate, Hz.
+        to_sfreq: the wanted rate, Hz.
+
+    Returns:
+        float32 ``(ceil(n_samples * up / down), n_channels)`` at ``to_sfreq`` Hz; ``signal`` itself
+        when the rates are equal.
+    """
+    if from_sfreq == to_sfreq:
+        return signal
+    up, down = resample_factors(from_sfreq, to_sfreq)
+    return resample_poly(signal, up, down, axis=0).astype(np.float32, copy=False)
+
+
+def check_finite(signal: np.ndarray, names: Sequence[str], path: str | os.PathLike) -> None:
+    """Raise :class:`RecordingError` naming the first NaN/inf sample (index) and its channel."""
+    bad = ~np.isfinite(signal)
+    if bad.any():
+        sample, column = np.argwhere(bad)[0]
+        raise RecordingError(
+            f"{int(bad.sum())} NaN/inf sample(s); first at sample {int(sample)} of channel {names[column]!r}",
+            path=path,
+        )
+
+
+def check_signal(signal: np.ndarray, n_channels: int | None, path: str | os.PathLike) -> None:
+    """Raise :class:`RecordingError` for an empty or all-zero recording or a wrong channel count.
+
+    Args:
+        signal: ``(n_samples, n_channels)``.
+        n_channels: expected channel count, or ``None`` not to check it.
+        path: the file, for error messages.
+    """
+    if n_channels is not None and signal.shape[1] != n_channels:
+        raise RecordingError(f"expected {n_channels} channels, got {signal.shape[1]}", path=path)
+    if signal.size == 0:
+        raise RecordingError(f"no samples (signal shape {signal.shape})", path=path)
+    if not signal.any():
+        raise RecordingError("every sample of every channel is zero (an empty or dropped-out recording)", path=path)

@@ -1,0 +1,241 @@
+"""What the LSTM and GRU dropout cells share: options, weights' projection, masks and the Keras cell API.
+
+The step equations live in the subclasses (``lstm.py``, ``gru.py``); the masks' lifetime lives in
+:class:`~eegseq.rnn.StreamRNN`. Inside a plain ``tf_keras.layers.RNN`` a cell has no lanes, no
+reset and no notion of a window, so there it can only honour ``step`` scope (a fresh mask at every
+timestep, drawn with ``tf.random``), or run without masks.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tf_keras as keras
+
+from eegseq.rnn.masks import INPUT, LOOP, WEIGHT, MaskSlot, inference_masks
+from eegseq.rnn.spec import DropoutSpec
+
+def _gates_to_front(tensor: tf.Tensor) -> tf.Tensor:
+    """``(..., batch, G, u)`` -> ``(..., G, batch, u)``."""
+    rank = tensor.shape.rank
+    return tf.transpose(tensor, list(range(rank - 3)) + [rank - 2, rank - 3, rank - 1])
+
+
+SPEC_OPTIONS = ("scheme", "rate", "scope", "scaling", "tied", "zoneout_h", "zoneout_c", "input_rate")
+
+
+class DropoutCellBase(keras.layers.Layer):
+    """Base of the recurrent-dropout cells.
+
+    Args:
+        units: hidden size ``u``.
+        preset: a named preset of ``recurrent-dropout.md`` (``"gal"``, ``"semeniuta"``, ...), or None.
+        scheme, rate, scope, scaling, tied, zoneout_h, zoneout_c, input_rate: explicit settings
+            that override the preset (see :class:`~eegseq.rnn.DropoutSpec`).
+        kernel_initializer, recurrent_initializer, bias_initializer: as in Keras.
+    """
+
+    gates: int  # number of gate blocks in the weight layout (LSTM 4, GRU 3)
+
+    def __init__(
+        self,
+        units: int,
+        preset: str | None = None,
+        *,
+        scheme: str | None = None,
+        rate: float | None = None,
+        scope: str | None = None,
+        scaling: str | None = None,
+        tied: bool | None = None,
+        zoneout_h: float | None = None,
+        zoneout_c: float | None = None,
+        input_rate: float | None = None,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"units={units!r} is not valid; expected a positive integer")
+        self.units = int(units)
+        self.preset = preset
+        self.spec = DropoutSpec.create(
+            preset,
+            scheme=scheme,
+            rate=rate,
+            scope=scope,
+            scaling=scaling,
+            tied=tied,
+            zoneout_h=zoneout_h,
+            zoneout_c=zoneout_c,
+            input_rate=input_rate,
+        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.input_dim: int | None = None
+
+    # ---- weights -------------------------------------------------------------------------------
+    def build(self, input_shape):
+        self.input_dim = int(input_shape[-1])
+        width = self.gates * self.units
+        self.kernel = self.add_weight(shape=(self.input_dim, width), name="kernel", initializer=self.kernel_initializer)
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, width), name="recurrent_kernel", initializer=self.recurrent_initializer
+        )
+        self.bias = self.add_weight(shape=self.bias_shape, name="bias", initializer=self.bias_initializer_for_layout())
+        self.built = True
+
+    @property
+    def bias_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def bias_initializer_for_layout(self):
+        return self.bias_initializer
+
+    def input_bias(self) -> tf.Tensor:
+        """The bias added to the input projection, ``(gates * units,)``."""
+        raise NotImplementedError
+
+    def project_inputs(self, inputs: tf.Tensor, input_mask=None) -> tf.Tensor:
+        """``(x ⊙ m_x) W + b_x`` for inputs ``(..., input_dim)`` -> ``(..., gates * units)``.
+
+        One matmul for a whole window: the input half of every gate is computed outside the loop.
+        ``input_mask`` must broadcast against ``inputs`` (a scalar at inference).
+        """
+        if input_mask is not None:
+            inputs = inputs * input_mask
+        return tf.tensordot(inputs, self.kernel, axes=1) + self.input_bias()
+
+    def recurrent_bias(self) -> tf.Tensor | None:
+        """The bias inside the recurrent product (GRU ``b_h``), or None (LSTM)."""
+        return None
+
+    def gate_major(self, masks: dict) -> bool:
+        """Whether an untied Gal mask acts, so the loop works per gate: ``(gates, batch, units)``."""
+        mask = masks.get("recurrent")
+        return mask is not None and not self.spec.tied and tf.convert_to_tensor(mask).shape.rank >= 3
+
+    def prepare_loop(self, projected: tf.Tensor, masks: dict) -> tuple[tf.Tensor, dict, tuple]:
+        """Arrange a window's projected inputs, masks and weights for the loop, once per window.
+
+        ``U ⊙ M`` under weight drop. Under an untied Gal mask the gate blocks move to a leading
+        axis (projected ``(..., batch, G*u)`` -> ``(..., G, batch, u)``, mask ``(..., batch, G, u)`` ->
+        ``(..., G, batch, u)``, kernel -> ``(G, u, u)``) so each step does one batched matmul and
+        no transpose. Returns ``(projected, loop masks, weights)`` where weights is
+        ``(kernel,)`` or ``(kernel, recurrent_bias)``.
+        """
+        kernel = tf.convert_to_tensor(self.recurrent_kernel)
+        if "weight" in masks:
+            kernel = kernel * masks["weight"]
+        bias = self.recurrent_bias()
+        loop_masks = {name: mask for name, mask in masks.items() if name not in ("input", "weight")}
+        if self.gate_major(masks):
+            u, gates = self.units, self.gates
+            kernel = tf.transpose(tf.reshape(kernel, (u, gates, u)), (1, 0, 2))
+            projected = _gates_to_front(tf.reshape(projected, tf.concat([tf.shape(projected)[:-1], [gates, u]], 0)))
+            loop_masks["recurrent"] = _gates_to_front(tf.convert_to_tensor(loop_masks["recurrent"]))
+            bias = None if bias is None else tf.reshape(bias, (gates, 1, u))
+        return projected, loop_masks, (kernel,) if bias is None else (kernel, bias)
+
+    def split_gates(self, z: tf.Tensor) -> list[tf.Tensor]:
+        """The gate blocks of ``z``: ``(batch, G*u)`` or gate-major ``(G, batch, u)`` -> G tensors ``(batch, u)``."""
+        return tf.unstack(z, self.gates) if z.shape.rank == 3 else tf.split(z, self.gates, axis=-1)
+
+    # ---- masks ---------------------------------------------------------------------------------
+    @property
+    def mask_slots(self) -> tuple[MaskSlot, ...]:
+        """The masks this cell's spec uses (see :mod:`eegseq.rnn.masks`). Needs a built cell."""
+        if self.input_dim is None:
+            raise ValueError(f"{type(self).__name__} must be built (know its input size) before its masks exist")
+        spec, u = self.spec, self.units
+        slots = []
+        if spec.input_rate:
+            slots.append(MaskSlot("input", INPUT, (self.input_dim,), spec.dropout_rule(spec.input_rate), 1))
+        if spec.scheme == "gal" and spec.rate:
+            shape = (u,) if spec.tied else (self.gates, u)
+            slots.append(MaskSlot("recurrent", LOOP, shape, spec.dropout_rule(spec.rate), 2))
+        elif spec.scheme == "semeniuta" and spec.rate:
+            slots.append(MaskSlot("update", LOOP, (u,), spec.dropout_rule(spec.rate), 3))
+        elif spec.scheme == "moon" and spec.rate:
+            slots.append(MaskSlot("memory", LOOP, (u,), spec.dropout_rule(spec.rate), 4))
+        elif spec.scheme == "zoneout":
+            slots.append(MaskSlot("zoneout_h", LOOP, (u,), spec.zoneout_rule(spec.zoneout_h), 5))
+            if self.has_cell_state:
+                slots.append(MaskSlot("zoneout_c", LOOP, (u,), spec.zoneout_rule(spec.zoneout_c), 6))
+        elif spec.scheme == "weight_drop" and spec.rate:
+            slots.append(MaskSlot("weight", WEIGHT, (u, self.gates * u), spec.dropout_rule(spec.rate), 7))
+        return tuple(slots)
+
+    has_cell_state = False
+
+    # ---- the recurrence ------------------------------------------------------------------------
+    def recurrent_product(self, h: tf.Tensor, recurrent_mask, kernel: tf.Tensor) -> tf.Tensor:
+        """``h U`` with Gal's mask: ``(h ⊙ m_k) U_k`` per gate block ``k``.
+
+        ``recurrent_mask`` is None, a scalar (inference) or ``(batch, units)`` (tied), with ``kernel``
+        ``(units, G*u)`` -> ``(batch, G*u)``; or gate-major ``(G, batch, units)`` (untied) with ``kernel``
+        ``(G, units, units)`` from :meth:`prepare_loop` -> ``(G, batch, units)``.
+        """
+        if recurrent_mask is None:
+            return tf.matmul(h, kernel)
+        if kernel.shape.rank == 2:
+            return tf.matmul(h * recurrent_mask, kernel)
+        return tf.matmul(h[None] * recurrent_mask, kernel)
+
+    def step(self, projected_inputs: tf.Tensor, states: tuple, masks: dict, weights: tuple):
+        """One timestep of the contract's equations.
+
+        Args:
+            projected_inputs: ``x_t W + b_x``, ``(batch, G*u)`` (gate-major ``(G, batch, u)``).
+            states: the cell's Keras states (``(h, c)`` LSTM, ``(h,)`` GRU), each ``(batch, units)``.
+            masks: this step's masks by name (absent = no mask); per-lane ``(batch, ...)`` or scalars.
+            weights: from :meth:`prepare_loop`.
+
+        Returns:
+            ``(h_t, new_states)``.
+        """
+        raise NotImplementedError
+
+    # ---- tf_keras.layers.RNN cell API ----------------------------------------------------------
+    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+        batch_size = tf.shape(inputs)[0] if batch_size is None else batch_size
+        return [tf.zeros((batch_size, self.units), dtype or tf.float32) for _ in range(len(self.state_size))]
+
+    def call(self, inputs, states, training=None):
+        """Keras' per-step cell API (used by ``tf_keras.layers.RNN``): step-scope masks only."""
+        states = tuple(states) if isinstance(states, (list, tuple)) else (states,)
+        masks = self._masks_for_plain_rnn(inputs, training)
+        projected = self.project_inputs(inputs, masks.get("input"))
+        projected, loop_masks, weights = self.prepare_loop(projected, masks)
+        h, new_states = self.step(projected, states, loop_masks, weights)
+        return h, list(new_states)
+
+    def _masks_for_plain_rnn(self, inputs, training) -> dict:
+        if not training:
+            return {k: v for k, v in inference_masks(self).items() if v != 1.0}
+        slots = self.mask_slots
+        if slots and self.spec.scope != "step":
+            raise ValueError(
+                f"{type(self).__name__} with scope={self.spec.scope!r} needs eegseq.rnn.StreamRNN, which owns "
+                "mask lifetimes; inside a plain tf_keras.layers.RNN only scope='step' (or no dropout) can be honoured"
+            )
+        batch = tf.shape(inputs)[0]
+        masks = {}
+        for slot in slots:
+            uniform = tf.random.uniform(tf.concat([[batch], slot.shape], 0))
+            masks[slot.name] = tf.cast(uniform < slot.rule.p_one, inputs.dtype) * slot.rule.train_on_value
+        return masks
+
+    # ---- serialisation -------------------------------------------------------------------------
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            preset=None,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            **self.spec.to_dict(),  # the resolved spec: a reload does not depend on preset tables
+        )
+        return config

@@ -1,0 +1,77 @@
+"""The LSTM cell with pluggable recurrent dropout: every LSTM equation of ``recurrent-dropout.md``.
+
+Weights follow ``tf_keras.layers.LSTM``: ``kernel (input_dim, 4u)``, ``recurrent_kernel (u, 4u)``,
+``bias (4u,)``, gate blocks in order i, f, g (cell candidate), o; activations sigmoid and tanh.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tf_keras as keras
+
+from eegseq.rnn.cell_base import DropoutCellBase
+
+
+def _unit_forget_bias(units: int, base):
+    """Keras' ``unit_forget_bias=True``: the forget-gate block of the bias starts at 1."""
+
+    def initializer(shape, dtype=None, **kwargs):
+        return tf.concat(
+            [base((units,), dtype=dtype), tf.ones((units,), dtype=dtype), base((2 * units,), dtype=dtype)], 0
+        )
+
+    return initializer
+
+
+@keras.utils.register_keras_serializable(package="eegseq")
+class DropoutLSTMCell(DropoutCellBase):
+    """LSTM cell whose recurrent dropout scheme, scope and scaling are options.
+
+    States (Keras' own): ``[h, c]``, each ``(batch, units)``. See :class:`DropoutCellBase` for the
+    arguments. Equations, with ``z_k = x_t W_k + b_k + (h_{t-1} ⊙ m_k) U_k``::
+
+        i, f, o = σ(z_i), σ(z_f), σ(z_o);   g = tanh(z_g)
+        semeniuta:  c̃ = f ⊙ c_{t-1} + i ⊙ (g ⊙ m)          else  c̃ = f ⊙ c_{t-1} + i ⊙ g
+        moon:       c̃ ← m ⊙ c̃
+        h̃ = o ⊙ tanh(c̃)
+        zoneout:    c_t = d_c ⊙ c_{t-1} + (1 - d_c) ⊙ c̃,  h_t = d_h ⊙ h_{t-1} + (1 - d_h) ⊙ h̃
+    """
+
+    gates = 4
+    has_cell_state = True
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    @property
+    def output_size(self):
+        return self.units
+
+    @property
+    def bias_shape(self):
+        return (4 * self.units,)
+
+    def bias_initializer_for_layout(self):
+        return _unit_forget_bias(self.units, self.bias_initializer)
+
+    def input_bias(self):
+        return self.bias
+
+    def step(self, projected_inputs, states, masks, weights):
+        h_prev, c_prev = states
+        (kernel,) = weights
+        z = projected_inputs + self.recurrent_product(h_prev, masks.get("recurrent"), kernel)
+        z_i, z_f, z_g, z_o = self.split_gates(z)
+        g = tf.tanh(z_g)
+        if "update" in masks:
+            g = g * masks["update"]
+        c = tf.sigmoid(z_f) * c_prev + tf.sigmoid(z_i) * g
+        if "memory" in masks:
+            c = c * masks["memory"]
+        h = tf.sigmoid(z_o) * tf.tanh(c)
+        if "zoneout_c" in masks:
+            c = c + masks["zoneout_c"] * (c_prev - c)  # = d ⊙ c_prev + (1 - d) ⊙ c̃
+        if "zoneout_h" in masks:
+            h = h + masks["zoneout_h"] * (h_prev - h)
+        return h, (h, c)

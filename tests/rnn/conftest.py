@@ -1,0 +1,6 @@
+"""Make the NumPy reference importable by the tests beside it (pytest runs in importlib mode)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
