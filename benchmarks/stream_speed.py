@@ -1,0 +1,166 @@
+"""Lane-stream throughput and memory, side by side with plain h5py reads of the same windows.
+
+Measures, in one process:
+
+* windows/s of the ``tf.data`` lane stream (8 lanes, 24,000-sample windows, 16 channels, with
+  left context, normalisation and event labels);
+* windows/s of plain contiguous h5py reads of exactly the same windows (no context, no
+  normalisation): the disk-speed reference. Target: stream >= 0.7x plain.
+
+Then, in a child process (so that building the store does not count), the peak resident
+memory of streaming the whole store once. Target: < 1 GB, bounded by lanes x block size.
+
+Default size is small (16 Kaggle-sized recordings, ~250 MB). ``--store-gb 2.1`` makes a store
+of at least that size under ``--dir`` (default: a temporary folder under /tmp, deleted at the end).
+
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/stream_speed.py [--store-gb 2.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+
+
+def _rss_mb(field: str) -> float:
+    """``VmRSS`` (current) or ``VmHWM`` (peak) of this process, MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _config(args):
+    from eegseq.data.streamer import StreamConfig
+
+    return StreamConfig(lanes=args.lanes, window=args.window, context=args.context, seed=0,
+                        block_samples=args.block_samples)
+
+
+def _stores(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.h5"))
+
+
+def build_store(args, folder: Path) -> None:
+    from eegseq.data.ingest import ingest
+    from eegseq.data.synthetic import SyntheticSpec
+
+    bytes_per_recording = args.recording_samples * 16 * 4
+    n = args.recordings if args.store_gb is None else math.ceil(args.store_gb * 1e9 / bytes_per_recording)
+    spec = SyntheticSpec(n_subjects=n, recordings_per_subject=1, n_samples=args.recording_samples)
+    ingest(spec, folder, workers=1, progress=True)
+
+
+def time_stream(args, folder: Path, stats) -> float:
+    """Windows/s of two epochs of the tf.data stream, timed from the first batch's arrival
+    (dataset construction and tf.function tracing are one-off costs, not throughput)."""
+    from eegseq.data.streamer import LaneStreamer
+    from eegseq.data.tfdata import make_dataset
+
+    streamer = LaneStreamer(_stores(folder), _config(args), stats)
+    iterator = iter(make_dataset(streamer, epochs=2))
+    next(iterator)["signal"].numpy()
+    start, windows = time.perf_counter(), 0
+    for batch in iterator:
+        windows += int((batch["length"].numpy() > 0).sum())
+        _ = batch["signal"].numpy()
+    return windows / (time.perf_counter() - start)
+
+
+def time_plain(args, folder: Path) -> float:
+    """Windows/s of reading every window of every recording with one contiguous h5py slice each."""
+    start, windows = time.perf_counter(), 0
+    for path in _stores(folder):
+        with h5py.File(path, "r") as f:
+            data = f["signal"]
+            for first in range(0, data.shape[0], args.window):
+                _ = data[first : first + args.window]
+                windows += 1
+    return windows / (time.perf_counter() - start)
+
+
+def memory_child(args, folder: Path) -> None:
+    """Stream the whole store once through tf.data; print peak RSS figures as JSON."""
+    import tensorflow as tf  # noqa: F401  (import cost belongs to the baseline)
+
+    from eegseq.data.normalisation import ChannelStats
+    from eegseq.data.streamer import LaneStreamer
+    from eegseq.data.tfdata import make_dataset
+
+    stats = ChannelStats.load(folder / "stats.json")
+    streamer = LaneStreamer(_stores(folder), _config(args), stats)
+    dataset = make_dataset(streamer)
+    baseline = _rss_mb("VmRSS")
+    windows = sum(int((batch["length"].numpy() > 0).sum()) for batch in dataset)
+    peak = _rss_mb("VmHWM")
+    print(json.dumps({"windows": windows, "baseline_mb": baseline, "peak_mb": peak}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recordings", type=int, default=16, help="recordings in the store (default size)")
+    parser.add_argument("--recording-samples", type=int, default=240_000)
+    parser.add_argument("--store-gb", type=float, default=None, help="make the store at least this large instead")
+    parser.add_argument("--lanes", type=int, default=8)
+    parser.add_argument("--window", type=int, default=24_000)
+    parser.add_argument("--context", type=int, default=1023, help="receptive field - 1, samples")
+    parser.add_argument("--block-samples", type=int, default=1 << 18)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None, help="store folder (kept); default: temporary, deleted")
+    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.memory_child:
+        memory_child(args, args.dir)
+        return
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="eegseq-stream-bench-", dir="/tmp"))
+    try:
+        from eegseq.data.normalisation import compute_channel_stats
+
+        build_store(args, folder)
+        size_gb = sum(p.stat().st_size for p in _stores(folder)) / 1e9
+        t0 = time.perf_counter()
+        stats = compute_channel_stats(_stores(folder))
+        stats_s = time.perf_counter() - t0
+        stats.save(folder / "stats.json")
+        print(f"store: {len(_stores(folder))} recordings, {size_gb:.2f} GB; stats pass {stats_s:.1f} s "
+              f"({size_gb / stats_s:.2f} GB/s)")
+
+        time_plain(args, folder)  # warm the page cache for both competitors
+        stream, plain = [], []
+        for _ in range(args.repeats):
+            stream.append(time_stream(args, folder, stats))
+            plain.append(time_plain(args, folder))
+        s, p = statistics.median(stream), statistics.median(plain)
+        print(f"lanes={args.lanes} window={args.window} context={args.context} channels=16, {args.repeats} repeats")
+        print(f"tf.data lane stream : {s:8.1f} windows/s (median; runs {', '.join(f'{v:.0f}' for v in stream)})")
+        print(f"plain h5py windows  : {p:8.1f} windows/s (median; runs {', '.join(f'{v:.0f}' for v in plain)})")
+        print(f"ratio stream/plain  : {s / p:.2f}x (target >= 0.7x)")
+
+        child = subprocess.run(
+            [sys.executable, __file__, "--memory-child", "--dir", str(folder), "--lanes", str(args.lanes),
+             "--window", str(args.window), "--context", str(args.context), "--block-samples", str(args.block_samples)],
+            capture_output=True, text=True, check=True)
+        memory = json.loads(child.stdout.strip().splitlines()[-1])
+        bound_mb = args.lanes * max(args.block_samples, args.window + args.context) * 16 * 4 / 2**20
+        print(f"memory (child, whole store once, {memory['windows']} windows): peak RSS {memory['peak_mb']:.0f} MB, "
+              f"after imports/setup {memory['baseline_mb']:.0f} MB, growth {memory['peak_mb'] - memory['baseline_mb']:.0f} MB "
+              f"(lanes x block = {bound_mb:.0f} MB; target peak < 1024 MB)")
+    finally:
+        if args.dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Per-channel normalisation statistics, computed in one streaming pass over store files.
+
+Blocks are merged with Chan et al.'s pairwise update of (count, mean, M2), in float64, so the
+result equals NumPy's mean/std over all valid samples at once, in memory bounded by one block.
+Drop-out samples (``valid == 0`` in the store) are excluded: their zeros are not signal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eegseq.data.store import StoreReader
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """Per-channel statistics of a training split.
+
+    Attributes:
+        channels: channel names, in column order.
+        mean: per-channel mean, µV, float64 ``(n_channels,)``.
+        std: per-channel population standard deviation (ddof 0), µV, ``(n_channels,)``.
+        count: number of valid samples the statistics were computed on.
+    """
+
+    channels: tuple[str, ...]
+    mean: np.ndarray
+    std: np.ndarray
+    count: int
+
+    def apply(self, signal: np.ndarray, *, out: np.ndarray | None = None, min_std: float = 1e-6) -> np.ndarray:
+        """``(signal - mean) / std`` per channel as float32, shape ``(..., n_channels)``.
+
+        ``out`` (may be ``signal`` itself, float32) receives the result without a temporary array.
+        """
+        scale = (1.0 / np.maximum(self.std, min_std)).astype(np.float32)
+        out = np.empty(signal.shape, np.float32) if out is None else out
+        np.subtract(signal, self.mean.astype(np.float32), out=out)
+        np.multiply(out, scale, out=out)
+        return out
+
+    def to_json(self) -> dict:
+        return {"channels": list(self.channels), "mean": self.mean.tolist(), "std": self.std.tolist(),
+                "count": self.count}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ChannelStats:
+        mean, std = np.asarray(data["mean"], dtype=np.float64), np.asarray(data["std"], dtype=np.float64)
+        if mean.shape != std.shape or mean.shape != (len(data["channels"]),):
+            raise ValueError(f"normalisation stats: {len(data['channels'])} channels but mean {mean.shape}, "
+                             f"std {std.shape}")
+        return cls(tuple(data["channels"]), mean, std, int(data["count"]))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write as JSON atomically."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=1))
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ChannelStats:
+        try:
+            return cls.from_json(json.loads(Path(path).read_text()))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: not a normalisation statistics file ({exc})") from exc
+
+
+def compute_channel_stats(store_paths: Iterable[str | os.PathLike], block_samples: int = 1 << 18) -> ChannelStats:
+    """Mean and std per channel over every valid sample of the given store files.
+
+    Args:
+        store_paths: store files of the training split (all with the same channels).
+        block_samples: samples read at a time; memory is ``block_samples x n_channels`` floats.
+    """
+    count, mean, m2, channels = 0, None, None, None
+    for path in store_paths:
+        with StoreReader(path) as store:
+            if channels is None:
+                channels = store.channels
+                mean, m2 = np.zeros(store.n_channels), np.zeros(store.n_channels)
+            elif store.channels != channels:
+                raise ValueError(f"{path}: channels {store.channels} differ from {channels} of the first store")
+            for start in range(0, store.n_samples, block_samples):
+                stop = min(start + block_samples, store.n_samples)
+                block = store.read(start, stop)[store.read_valid(start, stop)].astype(np.float64)
+                if block.shape[0] == 0:
+                    continue
+                n_b, mean_b = block.shape[0], block.mean(axis=0)
+                m2_b = ((block - mean_b) ** 2).sum(axis=0)
+                total = count + n_b
+                delta = mean_b - mean
+                mean = mean + delta * (n_b / total)
+                m2 = m2 + m2_b + delta**2 * (count * n_b / total)
+                count = total
+    if channels is None or count == 0:
+        raise ValueError("normalisation statistics need at least one store file with valid samples")
+    return ChannelStats(channels, mean, np.sqrt(m2 / count), count)

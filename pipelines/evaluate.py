@@ -1,0 +1,92 @@
+"""The evaluation job: stream a split whole through a run's ``model.keras`` and score it.
+
+Outputs go to ``<run>/evaluation/<split>/`` (see ``docs/evaluation.md``); the run's
+``metrics.json`` gains an ``evaluation`` entry pointing at them with the headline numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import tf_keras as keras
+
+import eegseq  # noqa: F401  (registers the custom layers for load_model)
+from eegseq.data.manifest import events_path_for, load_manifest, read_events
+from eegseq.data.streamer import StreamConfig
+from eegseq.evaluation import EvaluationSet, WindowPredictions, evaluate, write_outputs
+from eegseq.models import StreamModel
+from pipelines.config import JobConfig, load_config
+from pipelines.ingest import PreparedData, run_ingest
+from pipelines.predict import WindowTable, predict_split
+from pipelines.run_dir import atomic_write_json
+
+SEIZURE_PREFIX = "sz"
+
+
+def _window_predictions(table: WindowTable, subjects: dict[str, str]) -> WindowPredictions:
+    """Valid, labelled windows as the evaluation library's input."""
+    keep = (table.valid > 0) & (table.label >= 0)
+    return WindowPredictions(
+        recording=table.recording[keep].astype(str),
+        patient=np.array([subjects[r] for r in table.recording[keep]], dtype=str),
+        start_s=table.start[keep],
+        end_s=table.end[keep],
+        probability=table.probability[keep],
+        label=table.label[keep].astype(np.int8),
+    )
+
+
+def evaluate_job(run_dir: Path, split: str, config: JobConfig | None = None) -> Path:
+    """Evaluate ``run_dir/model.keras`` on ``split``; returns the output folder.
+
+    ``config`` defaults to the run's own resolved ``config.yaml``.
+    """
+    model_path = run_dir / "model.keras"
+    if not model_path.exists():
+        raise FileNotFoundError(f"{run_dir} holds no model.keras: train first (eegseq train --run-dir {run_dir})")
+    if config is None:
+        config = load_config(run_dir / "config.yaml")
+    data: PreparedData = run_ingest(config.data, progress=False)
+    rows = load_manifest(data.manifest, data.store_dir)
+    known = sorted({row.split for row in rows})
+    if split not in known:
+        raise ValueError(f"split {split!r} does not exist in {data.manifest}; it has {known}")
+    model = StreamModel(keras.models.load_model(model_path))
+    sfreq = data.sfreq
+    window = int(round(config.stream.window_seconds * sfreq))
+    model.check_window(window)
+    stream = StreamConfig(
+        lanes=config.stream.lanes, window=window, context=model.context, seed=config.train.seed,
+        block_samples=int(config.stream.block_seconds * sfreq), min_valid_fraction=config.stream.min_valid_fraction,
+        labels=config.stream.labels,
+    )
+    subjects = {row.id: row.subject for row in rows}
+    durations = {row.id: row.n_samples / row.sfreq for row in rows}
+    events = read_events(events_path_for(data.manifest))
+    predictions = _window_predictions(predict_split(model, data.stores(split), stream, data.stats), subjects)
+    validation = None
+    if config.evaluation.threshold_method != "fixed":
+        validation = _window_predictions(predict_split(model, data.stores("val"), stream, data.stats), subjects)
+    ids = set(predictions.recording.tolist())
+    reference = {
+        rid: np.array([(e.onset, e.duration) for e in events.get(rid, []) if e.label.startswith(SEIZURE_PREFIX)])
+        for rid in ids
+    }
+    dataset = EvaluationSet(predictions, {rid: durations[rid] for rid in ids}, reference)
+    result = evaluate(dataset, config.evaluation, validation=validation, split=split)
+    out = run_dir / "evaluation" / split
+    write_outputs(out, dataset, result)
+    _record(run_dir / "metrics.json", split, out)
+    return out
+
+
+def _record(metrics_path: Path, split: str, out: Path) -> None:
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    evaluated = json.loads((out / "metrics.json").read_text())
+    metrics.setdefault("evaluation", {})[split] = {
+        "metrics": str(out.relative_to(metrics_path.parent) / "metrics.json"),
+        "headline": {name: entry["value"] for name, entry in evaluated["headline"].items()},
+    }
+    atomic_write_json(metrics_path, metrics)

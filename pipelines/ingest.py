@@ -1,0 +1,93 @@
+"""The ingest job: recordings (synthetic, a manifest or a dataset folder) -> store + manifest + stats."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from eegseq.data.ingest import STORE_MANIFEST, ingest
+from eegseq.data.manifest import load_manifest
+from eegseq.data.normalisation import ChannelStats, compute_channel_stats
+from pipelines.config import DataConfig
+from pipelines.run_dir import atomic_write_json
+
+log = logging.getLogger(__name__)
+STATS_FILE = "stats.json"
+STATS_KEY_FILE = "stats.train.json"
+REPORT_FILE = "ingest_report.json"
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A ready store: its folder, its manifest and the training split's channel statistics."""
+
+    store_dir: Path
+    manifest: Path
+    stats: ChannelStats
+
+    @property
+    def sfreq(self) -> float:
+        """The store's sampling rate, Hz (one rate for all recordings: the readers resample or refuse)."""
+        rates = {row.sfreq for row in load_manifest(self.manifest, self.store_dir)}
+        if len(rates) != 1:
+            raise ValueError(f"{self.manifest}: recordings have different sampling rates {sorted(rates)}; "
+                             "set data.target_sfreq to resample them to one")
+        return float(rates.pop())
+
+    def stores(self, split: str) -> list[Path]:
+        """Store files of one split, in manifest order."""
+        return split_stores(self.manifest, self.store_dir, split)
+
+
+def split_stores(manifest: Path, store_dir: Path, split: str) -> list[Path]:
+    """Store files of one split of a store manifest; a clear error when the split is empty or unknown."""
+    rows = load_manifest(manifest, store_dir)
+    chosen = [store_dir / row.path for row in rows if row.split == split]
+    if not chosen:
+        raise ValueError(f"{manifest}: no recording in split {split!r}; the manifest has {sorted({r.split for r in rows})}")
+    return chosen
+
+
+def run_ingest(data: DataConfig, progress: bool = True) -> PreparedData:
+    """Ingest what ``data`` names (resuming: recordings already stored with the same SHA-256 are
+    skipped), write the report of skipped files, and compute the normalisation statistics of the
+    training split in one streaming pass (kept beside the store, recomputed when the split changes)."""
+    store_dir = data.store_dir
+    if data.source == "synthetic":
+        source, layout, root = data.synthetic, "manifest", None
+    else:
+        source = data.root / data.path
+        layout = data.source if data.source != "manifest" else "manifest"
+        root = data.root
+    options = {key: value for key, value in (("channels", data.channels), ("target_sfreq", data.target_sfreq)) if value}
+    report = ingest(
+        source,
+        store_dir,
+        layout=layout,
+        data_root=root,
+        split=data.split,
+        safe_labels=None if data.safe_labels is None else data.root / data.safe_labels,
+        reader_options=options,
+        workers=data.workers,
+        progress=progress,
+        on_error=data.on_error,
+    )
+    atomic_write_json(
+        store_dir / REPORT_FILE,
+        {"written": report.written, "skipped_existing": report.skipped_existing,
+         "failed": [{"recording": rid, "reason": why} for rid, why in report.failed]},
+    )
+    for rid, why in report.failed:
+        log.warning("ingest skipped %s: %s", rid, why)
+    manifest = store_dir / STORE_MANIFEST
+    train = sorted(path.name for path in split_stores(manifest, store_dir, "train"))
+    stats_path, key_path = store_dir / STATS_FILE, store_dir / STATS_KEY_FILE
+    if stats_path.exists() and key_path.exists() and json.loads(key_path.read_text()) == train:
+        stats = ChannelStats.load(stats_path)
+    else:
+        stats = compute_channel_stats([store_dir / name for name in train])
+        stats.save(stats_path)
+        atomic_write_json(key_path, train)  # the training split these statistics belong to
+    return PreparedData(store_dir, manifest, stats)

@@ -1,0 +1,359 @@
+"""The training job: stream lanes from the store through the stateful model, checkpoint, resume.
+
+Each replica owns a disjoint set of lanes and carries their states and masks from window to
+window by explicit state passing; gradients are summed over replicas, then clipped by their
+global norm, so a run on R replicas equals a run on one device with the same global lanes.
+The loss of a step is the weighted cross-entropy summed over all lanes of the global batch and
+divided by their number (invalid and unlabelled windows weigh 0).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+from sklearn.metrics import roc_auc_score
+from tqdm import tqdm
+
+from eegseq.data.streamer import LaneStreamer, StreamConfig
+from eegseq.data.tfdata import dataset_fn
+from eegseq.models import StreamModel
+from pipelines.checkpoint import Checkpointer
+from pipelines.config import JobConfig, TrainConfig
+from pipelines.ingest import PreparedData, run_ingest
+from pipelines.predict import WindowTable, predict_split
+from pipelines.run_dir import atomic_write_json, atomic_write_text, record_run
+
+log = logging.getLogger(__name__)
+
+
+class TrainingStopped(RuntimeError):
+    """Training stopped before its end (divergence, a non-finite loss); the last good checkpoint is kept."""
+
+
+class StoppedBySignal(TrainingStopped):
+    """SIGTERM asked the job to stop: a checkpoint was written and ``--resume`` continues it."""
+
+
+@dataclass
+class Progress:
+    """What a checkpoint holds besides weights and lanes (JSON)."""
+
+    global_step: int = 0
+    position: dict | None = None
+    history: list[dict] = field(default_factory=list)
+    recent_losses: list[float] = field(default_factory=list)
+    best_score: float | None = None
+    best_epoch: int | None = None
+    epochs_without_improvement: int = 0
+    stopped_early: bool = False
+
+
+def make_strategy(config: JobConfig) -> tf.distribute.Strategy:
+    choice = config.distribute.strategy
+    if choice == "mirrored":
+        return tf.distribute.MirroredStrategy(config.distribute.devices)
+    if choice == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
+    return tf.distribute.get_strategy()
+
+
+def worker_index(strategy: tf.distribute.Strategy) -> tuple[int, int]:
+    """(this worker's index, number of workers): (0, 1) outside a multi-worker cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return 0, 1
+    return int(resolver.task_id or 0), len(resolver.cluster_spec().as_dict().get("worker", [])) or 1
+
+
+def make_optimizer(train: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    rate = train.learning_rate
+    if train.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(train.learning_rate, max(1, train.epochs * steps_per_epoch))
+    if train.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9)
+    if train.optimizer == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=train.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
+def class_weights(train: TrainConfig, streamer: LaneStreamer) -> tuple[float, float]:
+    """(w0, w1): ``balanced`` gives each class half of the total weight over the training windows."""
+    if isinstance(train.class_weight, dict):
+        return float(train.class_weight.get(0, 1.0)), float(train.class_weight.get(1, 1.0))
+    if train.class_weight == "none":
+        return 1.0, 1.0
+    labels = np.concatenate([streamer.window_labels(i) for i in range(len(streamer.recordings))])
+    counts = np.array([(labels == 0).sum(), (labels == 1).sum()], np.float64)
+    if counts.min() == 0:
+        return 1.0, 1.0
+    weights = counts.sum() / (2 * counts)
+    return float(weights[0]), float(weights[1])
+
+
+def lane_keys(recording_ids: tf.Tensor, epoch: tf.Tensor, seed: int) -> tf.Tensor:
+    """Mask keys: a fingerprint of (recording, epoch, run seed), the same on every lane and worker."""
+    text = tf.strings.join([recording_ids, tf.strings.as_string(epoch), str(seed)], separator="|")
+    return tf.strings.to_hash_bucket_fast(text, 2**62)
+
+
+class Trainer:
+    """Holds the model, optimizer, data and loop of one training run."""
+
+    def __init__(self, config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, data: PreparedData):
+        self.config, self.run_dir, self.strategy, self.data = config, run_dir, strategy, data
+        self.worker, workers = worker_index(strategy)
+        self.first_local_replica = self.worker * (strategy.num_replicas_in_sync // workers)
+        self.is_chief = self.worker == 0
+        train = config.train
+        keras.utils.set_random_seed(train.seed)
+        with strategy.scope():
+            self.model = StreamModel.build(config.model)
+        sfreq = data.sfreq
+        stream = config.stream
+        self.window = int(round(stream.window_seconds * sfreq))
+        self.model.check_window(self.window)
+        if stream.lanes % strategy.num_replicas_in_sync:
+            raise ValueError(
+                f"stream.lanes={stream.lanes} cannot be split over {strategy.num_replicas_in_sync} replicas"
+            )
+        self.window_seconds = self.window / sfreq
+        self.stream = StreamConfig(
+            lanes=stream.lanes, window=self.window, context=self.model.context, seed=train.seed,
+            block_samples=int(stream.block_seconds * sfreq), min_valid_fraction=stream.min_valid_fraction,
+            labels=stream.labels,
+        )
+        self.train_stores = data.stores("train")
+        self.streamer = LaneStreamer(self.train_stores, self.stream, data.stats)
+        self.weights = class_weights(train, self.streamer)
+        with strategy.scope():
+            self.optimizer = make_optimizer(train, self.streamer.steps_in_epoch(0))
+            self.optimizer.build(self.model.model.trainable_variables)
+        self.checkpointer = Checkpointer(run_dir / "checkpoints" / f"worker-{self.worker}", self.model.model,
+                                         self.optimizer, keep=train.keep_checkpoints)
+        self.lanes_per_replica = stream.lanes // strategy.num_replicas_in_sync
+        self._stop_requested = False
+
+    # ---- one step on every replica ------------------------------------------------------------
+    def _replica_step(self, batch, state):
+        train = self.config.train
+        keys = lane_keys(batch["recording_id"], batch["epoch"], train.seed)
+        labels = tf.cast(tf.maximum(batch["label"], 0), tf.float32)
+        w0, w1 = self.weights
+        weight = batch["valid"] * tf.cast(batch["label"] >= 0, tf.float32) * tf.where(labels > 0, w1, w0)
+        variables = self.model.model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits, step_logits, new_state = self.model(batch["signal"], batch["reset"], keys, state, training=True)
+            losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits[:, 0])
+            if step_logits is not None and train.step_loss_weight:
+                per_step = tf.nn.sigmoid_cross_entropy_with_logits(
+                    labels=tf.broadcast_to(labels[:, None], tf.shape(step_logits[..., 0])), logits=step_logits[..., 0]
+                )
+                losses += train.step_loss_weight * tf.reduce_mean(per_step, axis=1)
+            loss = tf.reduce_sum(weight * losses) / self.config.stream.lanes
+        grads = tape.gradient(loss, variables)
+        context = tf.distribute.get_replica_context()
+        grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        if train.clip_norm:
+            grads, _ = tf.clip_by_global_norm(grads, train.clip_norm)
+        self.optimizer.apply_gradients(zip(grads, variables), skip_gradients_aggregation=True)
+        recording_seconds = tf.reduce_sum(batch["valid"]) * self.window_seconds
+        return loss, recording_seconds, new_state
+
+    @tf.function
+    def _step(self, batch, state):
+        loss, seconds, state = self.strategy.run(self._replica_step, args=(batch, state))
+        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+        return total, self.strategy.reduce(tf.distribute.ReduceOp.SUM, seconds, axis=None), state
+
+    # ---- lanes <-> per-replica state ----------------------------------------------------------
+    def _distribute_state(self, lanes: dict[str, np.ndarray] | None):
+        def for_replica(context):
+            index = context.replica_id_in_sync_group
+            if lanes is None:
+                return self.model.initial_state(self.lanes_per_replica)
+            first = (index - self.first_local_replica) * self.lanes_per_replica
+            return {name: tf.constant(array[first : first + self.lanes_per_replica]) for name, array in lanes.items()}
+
+        return self.strategy.experimental_distribute_values_from_function(for_replica)
+
+    def _local_lanes(self, state) -> dict[str, np.ndarray]:
+        """This worker's lanes, concatenated over its local replicas."""
+        return {
+            name: np.concatenate([t.numpy() for t in self.strategy.experimental_local_results(state[name])])
+            for name in self.model.state_names
+        }
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def run(self, resume: bool) -> Progress:
+        train = self.config.train
+        progress, lanes = Progress(), None
+        latest = self.checkpointer.latest()
+        if latest is not None:
+            if not resume:
+                raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
+            lanes, meta = self.checkpointer.restore(latest)
+            progress = Progress(**meta)
+            log.info("resumed from %s (step %d)", latest.name, progress.global_step)
+        if progress.stopped_early or (progress.position and progress.position["epoch"] >= train.epochs):
+            return progress
+        state = self._distribute_state(lanes)
+        dataset = self.strategy.distribute_datasets_from_function(
+            dataset_fn(self.train_stores, self.stream, self.data.stats, start=progress.position, epochs=train.epochs)
+        )
+        previous = signal.signal(signal.SIGTERM, self._request_stop)
+        writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.is_chief else None
+        total_steps = sum(self.streamer.steps_in_epoch(e) for e in range(train.epochs))
+        bar = tqdm(total=total_steps, initial=progress.global_step, unit="step", disable=not (train.progress and self.is_chief))
+        started, seconds_played = time.perf_counter(), 0.0
+        try:
+            for batch in dataset:
+                epoch, step = (int(t.numpy()) for t in self._first_local(batch, ("epoch", "step")))
+                loss, seconds, state = self._step(batch, state)
+                loss = float(loss.numpy())
+                self._guard(loss, progress)
+                progress.global_step += 1
+                progress.position = self.streamer.position(epoch, step + 1)
+                seconds_played += float(seconds.numpy())
+                elapsed = time.perf_counter() - started
+                bar.update()
+                bar.set_postfix(loss=f"{loss:.4f}", rec_s_per_s=f"{seconds_played / elapsed:.0f}")
+                if writer is not None:
+                    with writer.as_default():
+                        tf.summary.scalar("train/loss", loss, step=progress.global_step)
+                progress.recent_losses = (progress.recent_losses + [loss])[-200:]
+                epoch_done = step + 1 == self.streamer.steps_in_epoch(epoch)
+                if epoch_done:
+                    self._end_epoch(epoch, progress, writer)
+                if epoch_done or progress.global_step % train.checkpoint_every == 0 or self._stop_requested:
+                    self.checkpointer.save(progress.global_step, self._local_lanes(state), progress.__dict__)
+                if progress.stopped_early:
+                    break
+                if self._stop_requested:
+                    raise StoppedBySignal(
+                        f"stopped by SIGTERM after step {progress.global_step}; checkpoint saved in "
+                        f"{self.checkpointer.directory}; run the same command with --resume to continue"
+                    )
+        finally:
+            bar.close()
+            signal.signal(signal.SIGTERM, previous)
+        return progress
+
+    def _first_local(self, batch, keys):
+        return [self.strategy.experimental_local_results(batch[key])[0] for key in keys]
+
+    def _request_stop(self, signum, frame):
+        self._stop_requested = True
+
+    def _guard(self, loss: float, progress: Progress) -> None:
+        """Stop on a non-finite or exploding loss, before anything of this step is saved."""
+        if not math.isfinite(loss):
+            raise TrainingStopped(
+                f"loss became {loss} at step {progress.global_step + 1}; stopped, keeping the last good checkpoint "
+                f"in {self.checkpointer.directory} (lower train.learning_rate or set train.clip_norm)"
+            )
+        if len(progress.recent_losses) >= 20:
+            reference = float(np.median(progress.recent_losses))
+            if loss > self.config.train.divergence_factor * max(reference, 1e-8):
+                raise TrainingStopped(
+                    f"loss {loss:.4g} at step {progress.global_step + 1} exceeds train.divergence_factor="
+                    f"{self.config.train.divergence_factor} x the recent median {reference:.4g}; training diverged. "
+                    f"The last good checkpoint is kept in {self.checkpointer.directory}"
+                )
+
+    def _end_epoch(self, epoch: int, progress: Progress, writer) -> None:
+        """Validate by streaming the validation recordings whole; early stopping; keep the best weights."""
+        table = predict_split(self.model, self.data.stores("val"), self.stream, self.data.stats)
+        record = {"epoch": epoch, "step": progress.global_step,
+                  "train_loss": float(np.mean(progress.recent_losses[-self.streamer.steps_in_epoch(epoch):])),
+                  **validation_metrics(table)}
+        progress.history.append(record)
+        score = record["val_auc"] if record["val_auc"] is not None else -record["val_loss"]
+        if progress.best_score is None or score > progress.best_score:
+            progress.best_score, progress.best_epoch, progress.epochs_without_improvement = score, epoch, 0
+            if self.is_chief:
+                self._save_weights(self.run_dir / "best.weights.h5")
+        else:
+            progress.epochs_without_improvement += 1
+            patience = self.config.train.early_stopping_patience
+            progress.stopped_early = patience is not None and progress.epochs_without_improvement >= patience
+        if self.is_chief:
+            write_history_csv(self.run_dir / "history.csv", progress.history)
+            if writer is not None:
+                with writer.as_default():
+                    for key, value in record.items():
+                        if key not in ("epoch", "step") and value is not None:
+                            tf.summary.scalar(f"epoch/{key}", value, step=epoch)
+        log.info("epoch %d: %s", epoch, record)
+
+    def _save_weights(self, path: Path) -> None:
+        temporary = path.with_name(f".{path.name}.tmp.weights.h5")
+        self.model.model.save_weights(temporary)
+        temporary.replace(path)
+
+
+def validation_metrics(table: WindowTable) -> dict:
+    """Validation loss (unweighted cross-entropy over valid labelled windows) and window ROC-AUC."""
+    keep = (table.valid > 0) & (table.label >= 0)
+    y, p = table.label[keep], np.clip(table.probability[keep], 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))) if keep.any() else None
+    auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
+    return {"val_loss": loss, "val_auc": auc, "val_windows": int(keep.sum())}
+
+
+def write_history_csv(path: Path, history: list[dict]) -> None:
+    buffer = io.StringIO()
+    fields = list(history[0]) if history else ["epoch"]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    summary: dict
+    is_chief: bool  # this process writes the run's files (worker 0)
+
+
+def train_job(config: JobConfig, run_dir: Path, resume: bool = False) -> TrainResult:
+    """Run the whole training job; the summary is what ``metrics.json`` records under ``training``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = make_strategy(config)
+    data = run_ingest(config.data, progress=config.train.progress)
+    trainer = Trainer(config, run_dir, strategy, data)
+    if trainer.is_chief:
+        record_run(run_dir, config)
+    progress = trainer.run(resume)
+    summary = {
+        "steps": progress.global_step,
+        "epochs_completed": len(progress.history),
+        "best_epoch": progress.best_epoch,
+        "stopped_early": progress.stopped_early,
+        "history": progress.history,
+        "class_weights": list(trainer.weights),
+        "receptive_field_samples": trainer.model.receptive_field,
+        "context_samples": trainer.model.context,
+        "window_samples": trainer.window,
+    }
+    if trainer.is_chief:
+        best = run_dir / "best.weights.h5"
+        if best.exists():
+            trainer.model.model.load_weights(best)
+        final = run_dir / "model.keras"
+        temporary = run_dir / ".model.tmp.keras"
+        trainer.model.model.save(temporary)
+        temporary.replace(final)
+        atomic_write_json(run_dir / "metrics.json", {"training": summary})
+    return TrainResult(summary, trainer.is_chief)

@@ -1,0 +1,260 @@
+"""Lane streamer: every sample once and in order, resets, context, padding, labels, shards, resume, stats."""
+
+import json
+
+import numpy as np
+import pytest
+
+from eegseq.data.normalisation import ChannelStats, compute_channel_stats
+from eegseq.data.recording import Event, Recording
+from eegseq.data.store import StoreReader, write_store
+from eegseq.data.streamer import LabelRule, LaneStreamer, StreamConfig
+
+SFREQ = 100.0
+WINDOW, CONTEXT = 200, 37
+# (id, n_samples, zero runs, events): lengths are not multiples of the window on purpose
+RECORDINGS = [
+    ("r0", 1000, [(250, 400)], [Event(3.0, 1.5, "sz")]),
+    ("r1", 650, [], [Event(3.5, 0.5, "sz")]),  # ends exactly at a window boundary
+    ("r2", 1234, [(0, 150)], [Event(0.5, 0.4, "sz_foc"), Event(8.0, 20.0, "sz")]),
+    ("r3", 90, [], [Event(0.1, 0.2, "bckg")]),
+    ("r4", 800, [(500, 700)], [Event(1.0, 1.0, "sz"), Event(1.5, 1.0, "sz")]),
+    ("r5", 401, [], []),
+    ("r6", 1600, [], [Event(15.99, 0.01, "sz")]),
+]
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stores")
+    paths, arrays = [], {}
+    for index, (rid, n, zero_runs, events) in enumerate(RECORDINGS):
+        signal = (np.random.default_rng(index).standard_normal((n, 3)) * (index + 1) + index).astype(np.float32)
+        for start, stop in zero_runs:
+            signal[start:stop] = 0.0
+        rec = Recording(signal, SFREQ, ("a", "b", "c"), events, index % 2, f"test:{rid}")
+        paths.append(write_store(rec, folder / f"{rid}.h5", recording_id=rid, source_sha256="0" * 64,
+                                 min_dropout_samples=10))
+        arrays[rid] = signal
+    return paths, arrays
+
+
+def _config(**kw):
+    return StreamConfig(**({"lanes": 3, "window": WINDOW, "context": CONTEXT, "seed": 5, "block_samples": 450} | kw))
+
+
+def _all(streamer, **kw):
+    return list(streamer.batches(**kw))
+
+
+def test_every_sample_once_in_order_per_lane_with_resets_context_and_padding(stores):
+    paths, arrays = stores
+    streamer = LaneStreamer(paths, _config())
+    batches = _all(streamer)
+    assert len(batches) == streamer.steps_in_epoch(0)
+    rebuilt = {rid: [] for rid in arrays}
+    lane_sequences = [[] for _ in range(3)]
+    for batch in batches:
+        for lane in range(3):
+            rid = batch["recording_id"][lane].decode()
+            start, length = int(batch["start"][lane]), int(batch["length"][lane])
+            window = batch["signal"][lane]
+            if rid == "":  # padding
+                assert (batch["valid"][lane], batch["reset"][lane], batch["label"][lane], start, length) == (0, 0, -1, -1, 0)
+                assert not window.any()
+                lane_sequences[lane].append(None)
+                continue
+            x = arrays[rid]
+            assert batch["reset"][lane] == float(start == 0)
+            assert start == sum(len(w) for w in rebuilt[rid]), "windows of a recording must be contiguous"
+            expected_context = np.zeros((CONTEXT, 3), np.float32)
+            available = x[max(0, start - CONTEXT) : start]
+            expected_context[CONTEXT - len(available) :] = available
+            np.testing.assert_array_equal(window[:CONTEXT], expected_context)
+            np.testing.assert_array_equal(window[CONTEXT + length :], 0)
+            rebuilt[rid].append(window[CONTEXT : CONTEXT + length])
+            lane_sequences[lane].append(rid)
+    for rid, pieces in rebuilt.items():
+        np.testing.assert_array_equal(np.concatenate(pieces), arrays[rid])
+    for lane, sequence in enumerate(lane_sequences):
+        played = [rid for i, rid in enumerate(sequence) if rid is not None and (i == 0 or sequence[i - 1] != rid)]
+        assert played == [streamer.recordings[i].id for i in streamer.schedule(0)[lane]]
+        if None in sequence:  # once a lane pads, it pads to the end
+            assert all(rid is None for rid in sequence[sequence.index(None) :])
+    assert any(None in sequence for sequence in lane_sequences)
+
+
+def _hand_labels(rid, start, length, types, min_overlap):
+    n = dict((r[0], r[1]) for r in RECORDINGS)[rid]
+    covered = np.zeros(n + WINDOW, bool)
+    for event in dict((r[0], r[3]) for r in RECORDINGS)[rid]:
+        if any(event.label == t or event.label.startswith(t + "_") for t in types):
+            # sample i is covered when [i, i+1) intersects the event; the events above are on whole samples
+            covered[int(round(event.onset * SFREQ)) : int(round(event.offset * SFREQ))] = True
+    fraction = covered[start : start + length].sum() / length
+    return int(fraction > 0) if min_overlap == 0 else int(fraction >= min_overlap)
+
+
+@pytest.mark.parametrize("min_overlap", [0.0, 0.5, 1.0])
+def test_event_labels_match_a_hand_computed_overlap(stores, min_overlap):
+    paths, _ = stores
+    rule = LabelRule(source="events", event_types=("sz",), min_overlap=min_overlap)
+    positives = 0
+    for batch in LaneStreamer(paths, _config(labels=rule)).batches():
+        for lane in range(3):
+            rid = batch["recording_id"][lane].decode()
+            if rid:
+                expected = _hand_labels(rid, int(batch["start"][lane]), int(batch["length"][lane]), ("sz",), min_overlap)
+                assert batch["label"][lane] == expected, (rid, int(batch["start"][lane]))
+                positives += expected
+    assert positives > 0
+
+
+def test_recording_labels_scored_only_inside_the_scored_event(stores):
+    paths, _ = stores
+    rule = LabelRule(source="recording", scored_event="sz")
+    for batch in LaneStreamer(paths, _config(labels=rule)).batches():
+        for lane in range(3):
+            rid = batch["recording_id"][lane].decode()
+            if rid:
+                index = [r[0] for r in RECORDINGS].index(rid)
+                inside = _hand_labels(rid, int(batch["start"][lane]), int(batch["length"][lane]), ("sz",), 0.0)
+                assert batch["label"][lane] == (index % 2 if inside else -1)
+
+
+def test_windows_dominated_by_dropouts_are_invalid_but_stay_in_the_stream(stores):
+    paths, arrays = stores
+    seen_invalid = 0
+    for batch in LaneStreamer(paths, _config(min_valid_fraction=0.5)).batches():
+        for lane in range(3):
+            rid = batch["recording_id"][lane].decode()
+            if rid:
+                start, length = int(batch["start"][lane]), int(batch["length"][lane])
+                zero = ~np.any(arrays[rid][start : start + length] != 0, axis=1)
+                assert batch["valid"][lane] == float(zero.sum() <= 0.5 * length)
+                seen_invalid += batch["valid"][lane] == 0
+    assert seen_invalid >= 2
+
+
+def test_shards_are_disjoint_complete_and_equal_to_the_unsharded_lanes(stores):
+    paths, _ = stores
+    config = _config(lanes=4)
+    full = _all(LaneStreamer(paths, config), epochs=2)
+    shards = [_all(LaneStreamer(paths, config, shard_index=i, num_shards=2), epochs=2) for i in range(2)]
+    assert len(shards[0]) == len(shards[1]) == len(full)
+    recordings_of = []
+    for index, shard in enumerate(shards):
+        for batch, whole in zip(shard, full):
+            for key in ("signal", "reset", "valid", "label", "recording_id", "start", "length"):
+                np.testing.assert_array_equal(batch[key], whole[key][2 * index : 2 * index + 2])
+        recordings_of.append({(int(b["epoch"]), rid) for b in shard for rid in b["recording_id"] if rid})
+    assert not recordings_of[0] & recordings_of[1]
+    assert len(recordings_of[0] | recordings_of[1]) == 2 * len(RECORDINGS)
+    with pytest.raises(ValueError, match="equal share"):
+        LaneStreamer(paths, _config(lanes=3), num_shards=2)
+
+
+def test_resume_from_a_position_gives_the_identical_remaining_stream(stores):
+    paths, _ = stores
+    streamer = LaneStreamer(paths, _config())
+    full = _all(streamer, epochs=3)
+    steps0 = streamer.steps_in_epoch(0)
+    for consumed in (1, steps0 - 1, steps0, steps0 + 2):
+        last = full[consumed - 1]
+        position = json.loads(json.dumps(streamer.position(int(last["epoch"]), int(last["step"]) + 1)))
+        resumed = _all(LaneStreamer(paths, _config()), start=position, epochs=3)
+        assert len(resumed) == len(full) - consumed
+        for a, b in zip(resumed, full[consumed:]):
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+    position = streamer.position(0, 2)
+    lane = position["lanes"][0]
+    assert lane["recording_id"] == streamer.recordings[streamer.schedule(0)[0][lane["recording"]]].id
+    other_seed = LaneStreamer(paths, _config(seed=6))
+    with pytest.raises(ValueError, match="does not match"):
+        next(other_seed.batches(start=position))
+
+
+def test_epoch_order_is_shuffled_by_seed_and_epoch(stores):
+    paths, _ = stores
+    streamer = LaneStreamer(paths, _config())
+    orders = [streamer.order(epoch) for epoch in range(4)]
+    assert all(sorted(order) == list(range(len(RECORDINGS))) for order in orders)
+    assert len({tuple(order) for order in orders}) > 1
+    assert LaneStreamer(paths, _config()).order(2) == orders[2]
+
+
+def test_normalisation_stats_equal_numpy_over_the_valid_training_samples(stores, tmp_path):
+    paths, arrays = stores
+    train = paths[:4]
+    stats = compute_channel_stats(train, block_samples=97)
+    valid = []
+    for path in train:
+        with StoreReader(path) as store:
+            valid.append(store.read(0, store.n_samples)[store.read_valid(0, store.n_samples)])
+    reference = np.concatenate(valid).astype(np.float64)
+    np.testing.assert_allclose(stats.mean, reference.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(stats.std, reference.std(axis=0), rtol=1e-10)
+    assert stats.count == len(reference)
+    loaded = ChannelStats.load(stats.save(tmp_path / "stats.json"))
+    np.testing.assert_array_equal(loaded.mean, stats.mean)
+
+    batch = next(LaneStreamer(paths, _config(), stats).batches())
+    raw = next(LaneStreamer(paths, _config()).batches())
+    lane = int(np.argmax(raw["start"] >= 0))
+    length = int(raw["length"][lane])
+    expected = (raw["signal"][lane, CONTEXT : CONTEXT + length] - stats.mean) / stats.std
+    np.testing.assert_allclose(batch["signal"][lane, CONTEXT : CONTEXT + length], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(batch["signal"][lane, :CONTEXT], 0)  # recording start: zeros, not -mean/std
+
+
+def test_reads_are_bounded_by_the_block_size(stores, monkeypatch):
+    paths, _ = stores
+    sizes = []
+    original = StoreReader.read
+
+    def spy(self, start, stop):
+        sizes.append(stop - start)
+        return original(self, start, stop)
+
+    monkeypatch.setattr(StoreReader, "read", spy)
+    _all(LaneStreamer(paths, _config(block_samples=450)))
+    assert max(sizes) <= 450 and len(sizes) < sum(-(-r[1] // WINDOW) for r in RECORDINGS)
+
+
+def test_tf_dataset_yields_the_same_batches_and_shards_by_input_context(stores):
+    tf = pytest.importorskip("tensorflow")
+    from eegseq.data.tfdata import dataset_fn, make_dataset
+
+    paths, _ = stores
+    streamer = LaneStreamer(paths, _config(lanes=4))
+    expected = _all(streamer)
+    got = list(make_dataset(streamer).as_numpy_iterator())
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        for key in b:
+            np.testing.assert_array_equal(a[key], b[key])
+    # 4 replicas fed by 2 input pipelines: pipeline 1 feeds replicas 2 and 3, one lane each, alternating
+    context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=4)
+    got = list(dataset_fn(paths, _config(lanes=4))(context).as_numpy_iterator())
+    assert len(got) == 2 * len(expected)
+    for step, whole in enumerate(expected):
+        for replica in (2, 3):
+            part = got[2 * step + replica - 2]
+            np.testing.assert_array_equal(part["signal"], whole["signal"][replica : replica + 1])
+            np.testing.assert_array_equal(part["recording_id"], whole["recording_id"][replica : replica + 1])
+
+
+def test_window_labels_match_the_streamed_labels(tmp_path):
+    """The label table read without samples equals the labels the stream hands out."""
+    from eegseq.data.recording import Event, Recording
+    from eegseq.data.store import write_store
+    from eegseq.data.streamer import LaneStreamer, StreamConfig
+
+    signal = np.ones((1000, 2), np.float32)
+    recording = Recording(signal, 100.0, ("a", "b"), events=[Event(2.5, 3.0, "sz")])
+    path = write_store(recording, tmp_path / "r.h5", recording_id="r", source_sha256="0" * 64)
+    streamer = LaneStreamer([path], StreamConfig(lanes=1, window=200, block_samples=1000))
+    streamed = [int(b["label"][0]) for b in streamer.batches(epochs=1)]
+    # windows of 2 s: [0,2) no, [2,4) overlaps 2.5-5.5, [4,6) yes, [6,8) no, [8,10) no
+    assert streamer.window_labels(0).tolist() == streamed == [0, 1, 1, 0, 0]
