@@ -16,6 +16,7 @@ from eegseq.data.streamer import LabelRule
 from eegseq.data.synthetic import SyntheticSpec
 from eegseq.evaluation.config import EvaluationConfig
 from eegseq.models import ModelConfig
+from eegseq.rnn import PRESETS
 
 
 class ConfigError(ValueError):
@@ -80,7 +81,9 @@ class TrainConfig(_Section):
     checkpoint_every: int = Field(50, ge=1, description="steps between checkpoints")
     keep_checkpoints: int = Field(2, ge=1)
     early_stopping_patience: int | None = Field(3, ge=1, description="epochs without val improvement; null = off")
-    divergence_factor: float = Field(1e3, gt=1, description="stop when a loss exceeds this x the first epoch's median")
+    divergence_factor: float = Field(
+        100.0, gt=1, description="stop when the last 20 steps' mean loss exceeds this x the recent median (see _guard)"
+    )
     progress: bool = True
     deterministic: bool = Field(True, description="TensorFlow deterministic ops: a resumed run equals an uninterrupted one")
 
@@ -90,6 +93,20 @@ class DistributeConfig(_Section):
     devices: list[str] | None = Field(None, description="mirrored: devices to use (default all)")
 
 
+class CompareConfig(_Section):
+    """``eegseq compare``: the dropout presets to train side by side (the rest of the config is shared)."""
+
+    presets: list[str] = ["none", "keras", "gal", "semeniuta", "semeniuta_seq", "moon", "zoneout", "weight_drop"]
+    rate: float = Field(0.25, ge=0, lt=1, description="drop rate (zoneout: both zoneout rates) of every preset")
+
+    @model_validator(mode="after")
+    def _known_presets(self):
+        unknown = sorted(set(self.presets) - set(PRESETS))
+        if unknown:
+            raise ValueError(f"unknown presets {unknown}; expected some of {sorted(PRESETS)}")
+        return self
+
+
 class JobConfig(_Section):
     data: DataConfig = DataConfig()
     stream: StreamSection = StreamSection()
@@ -97,6 +114,7 @@ class JobConfig(_Section):
     train: TrainConfig = TrainConfig()
     distribute: DistributeConfig = DistributeConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    compare: CompareConfig = CompareConfig()
 
 
 def _set_dotted(tree: dict, dotted: str, value) -> None:

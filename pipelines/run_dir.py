@@ -12,6 +12,9 @@ from pathlib import Path
 
 from pipelines.config import JobConfig, to_yaml
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once: the process umask, to give atomically written files ordinary permissions
+
 PACKAGES = ("eegseq", "tensorflow", "tf-keras", "numpy", "scipy", "h5py", "mne", "scikit-learn", "timescoring")
 
 
@@ -20,6 +23,7 @@ def atomic_write_text(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared like any file
         with os.fdopen(handle, "w") as file:
             file.write(text)
         os.replace(temporary, path)

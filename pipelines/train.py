@@ -14,6 +14,7 @@ import io
 import logging
 import math
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,13 +171,15 @@ class Trainer:
         return loss, recording_seconds, new_state
 
     @tf.function
-    def _step(self, batch, state):
+    def step(self, batch, state):
+        """One training step on every replica: (global loss, recording-seconds played, new per-replica state)."""
         loss, seconds, state = self.strategy.run(self._replica_step, args=(batch, state))
         total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
         return total, self.strategy.reduce(tf.distribute.ReduceOp.SUM, seconds, axis=None), state
 
     # ---- lanes <-> per-replica state ----------------------------------------------------------
-    def _distribute_state(self, lanes: dict[str, np.ndarray] | None):
+    def distributed_state(self, lanes: dict[str, np.ndarray] | None):
+        """Per-replica lane states: fresh lanes, or this worker's ``lanes`` from a checkpoint split over its replicas."""
         def for_replica(context):
             index = context.replica_id_in_sync_group
             if lanes is None:
@@ -206,19 +209,18 @@ class Trainer:
             log.info("resumed from %s (step %d)", latest.name, progress.global_step)
         if progress.stopped_early or (progress.position and progress.position["epoch"] >= train.epochs):
             return progress
-        state = self._distribute_state(lanes)
-        dataset = self.strategy.distribute_datasets_from_function(
-            dataset_fn(self.train_stores, self.stream, self.data.stats, start=progress.position, epochs=train.epochs)
-        )
+        state = self.distributed_state(lanes)
+        dataset = self.dataset(progress.position)
         previous = signal.signal(signal.SIGTERM, self._request_stop)
         writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.is_chief else None
         total_steps = sum(self.streamer.steps_in_epoch(e) for e in range(train.epochs))
-        bar = tqdm(total=total_steps, initial=progress.global_step, unit="step", disable=not (train.progress and self.is_chief))
+        bar = tqdm(total=total_steps, initial=progress.global_step, unit="step", disable=not (train.progress and self.is_chief),
+                   mininterval=0.2 if sys.stderr.isatty() else 30.0)  # a log file (docker logs) gets a line per 30 s
         started, seconds_played = time.perf_counter(), 0.0
         try:
             for batch in dataset:
                 epoch, step = (int(t.numpy()) for t in self._first_local(batch, ("epoch", "step")))
-                loss, seconds, state = self._step(batch, state)
+                loss, seconds, state = self.step(batch, state)
                 loss = float(loss.numpy())
                 self._guard(loss, progress)
                 progress.global_step += 1
@@ -248,6 +250,12 @@ class Trainer:
             signal.signal(signal.SIGTERM, previous)
         return progress
 
+    def dataset(self, position: dict | None):
+        """The distributed training stream from ``position`` (None: the start) to the last epoch."""
+        return self.strategy.distribute_datasets_from_function(
+            dataset_fn(self.train_stores, self.stream, self.data.stats, start=position, epochs=self.config.train.epochs)
+        )
+
     def _first_local(self, batch, keys):
         return [self.strategy.experimental_local_results(batch[key])[0] for key in keys]
 
@@ -255,20 +263,13 @@ class Trainer:
         self._stop_requested = True
 
     def _guard(self, loss: float, progress: Progress) -> None:
-        """Stop on a non-finite or exploding loss, before anything of this step is saved."""
-        if not math.isfinite(loss):
+        """Stop before anything of a bad step is saved (see :func:`loss_problem`)."""
+        problem = loss_problem(loss, progress.recent_losses, self.weights, self.config.train.divergence_factor)
+        if problem:
             raise TrainingStopped(
-                f"loss became {loss} at step {progress.global_step + 1}; stopped, keeping the last good checkpoint "
-                f"in {self.checkpointer.directory} (lower train.learning_rate or set train.clip_norm)"
+                f"{problem} at step {progress.global_step + 1}; stopped, keeping the last good checkpoint in "
+                f"{self.checkpointer.directory} (lower train.learning_rate or set train.clip_norm)"
             )
-        if len(progress.recent_losses) >= 20:
-            reference = float(np.median(progress.recent_losses))
-            if loss > self.config.train.divergence_factor * max(reference, 1e-8):
-                raise TrainingStopped(
-                    f"loss {loss:.4g} at step {progress.global_step + 1} exceeds train.divergence_factor="
-                    f"{self.config.train.divergence_factor} x the recent median {reference:.4g}; training diverged. "
-                    f"The last good checkpoint is kept in {self.checkpointer.directory}"
-                )
 
     def _end_epoch(self, epoch: int, progress: Progress, writer) -> None:
         """Validate by streaming the validation recordings whole; early stopping; keep the best weights."""
@@ -299,6 +300,26 @@ class Trainer:
         temporary = path.with_name(f".{path.name}.tmp.weights.h5")
         self.model.model.save_weights(temporary)
         temporary.replace(path)
+
+
+def loss_problem(loss: float, recent: list[float], weights: tuple[float, float], factor: float) -> str | None:
+    """Why ``loss`` should stop training, or None.
+
+    A non-finite loss stops at once. Divergence: the mean of the last 20 losses (this one
+    included) exceeds ``factor`` x a robust reference. Per-step losses are heavy-tailed (a rare
+    seizure window under class weights costs far more than the background), so the reference is
+    the median of ``recent``, floored at the loss of an uninformed prediction on the heaviest
+    class (ln 2 x its weight), and single spikes are averaged out.
+    """
+    if not math.isfinite(loss):
+        return f"loss became {loss}"
+    if len(recent) < 20:
+        return None
+    reference = max(float(np.median(recent)), math.log(2) * max(weights))
+    mean = float(np.mean(recent[-19:] + [loss]))
+    if mean > factor * reference:
+        return f"training diverged: mean loss {mean:.4g} of the last 20 steps exceeds train.divergence_factor={factor:g} x {reference:.4g}"
+    return None
 
 
 def validation_metrics(table: WindowTable) -> dict:

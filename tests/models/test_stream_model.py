@@ -10,6 +10,7 @@ from eegseq.models import ConvBlockConfig, ModelConfig, StreamModel, predict_rec
 
 SMALL = dict(
     channels=3,
+    normalization="layer",
     frontend=[ConvBlockConfig(filters=4, kernel_size=5, stride=2), ConvBlockConfig(filters=4, kernel_size=3, stride=3)],
     rnn={"layers": 2, "units": 5, "dropout": {"preset": "gal", "rate": 0.3, "input_rate": 0.1}},
     step_head=True,
