@@ -183,13 +183,12 @@ class StreamRNN(keras.layers.Layer):
         cell, spec = self.cell, self.cell.spec
         slots = {slot.name: slot for slot in cell.mask_slots}
         if explicit is not None:
-            unknown = set(explicit) - set(slots)
-            if unknown:
+            if set(explicit) != set(slots):
                 raise ValueError(
-                    f"StreamRNN {self.name!r}: masks {sorted(unknown)} are not used by scheme={spec.scheme!r} "
-                    f"(input_rate={spec.input_rate}); expected {sorted(slots)}"
+                    f"StreamRNN {self.name!r}: masks= must give exactly the masks of scheme={spec.scheme!r} "
+                    f"(input_rate={spec.input_rate}): expected {sorted(slots)}, got {sorted(explicit)}"
                 )
-            masks = {name: tf.convert_to_tensor(explicit[name], tf.float32) for name in slots if name in explicit}
+            masks = {name: tf.convert_to_tensor(explicit[name], tf.float32) for name in slots}
             carried = {**carried, **{n: masks[n] for n in carried if n in masks}}
             ready = tf.ones((batch,), tf.int64)
         elif training:

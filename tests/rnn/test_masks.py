@@ -115,3 +115,13 @@ def test_layer_draws_the_documented_masks_across_windows_and_resets(Cell, preset
     expected2 = replay(x2, masks=masks2, initial_state=initial, training=True)
     np.testing.assert_allclose(second[0].numpy(), expected2[0].numpy(), atol=1e-6)
     np.testing.assert_array_equal(second[1 + n_cell].numpy(), [[1, 6], [1, 12]])  # lane: ready, steps_seen
+
+
+def test_explicit_masks_must_be_complete():
+    layer = StreamRNN(DropoutLSTMCell(4, "gal", rate=0.3, input_rate=0.2))
+    layer(np.zeros((2, 3, 5), np.float32))
+    masks = sample_masks(layer.cell, 2, 3)
+    with pytest.raises(ValueError, match=r"expected \['input', 'recurrent'\], got \['recurrent'\]"):
+        layer(np.zeros((2, 3, 5), np.float32), masks={"recurrent": masks["recurrent"]}, training=True)
+    with pytest.raises(ValueError, match="got \\['input', 'recurrent', 'update'\\]"):
+        layer(np.zeros((2, 3, 5), np.float32), masks={**masks, "update": masks["recurrent"]}, training=True)
