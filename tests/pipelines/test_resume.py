@@ -37,15 +37,22 @@ def _assert_same_end(run_dir, reference):
 
 
 def test_sigkill_at_a_random_moment_then_resume_is_bit_exact(smoke_data, uninterrupted_run, tmp_path):
+    """The moment is drawn inside training (the smoke run checkpoints every 2 of its 20 steps):
+    after a random checkpoint, plus a random fraction of a step, so the kill can land mid-step or
+    mid-checkpoint-write."""
     seed = random.randrange(1 << 30)
-    delay = random.Random(seed).uniform(0.0, 1.0)  # the smoke run trains for ~3 s after its first checkpoint
+    draw = random.Random(seed)
+    after_step, delay = draw.choice(range(2, 17, 2)), draw.uniform(0.0, 0.15)
     run_dir = tmp_path / "run"
     args = train_args(run_dir, smoke_data, "--resume")
     process = _start_and_wait_for_checkpoint(args, run_dir)
+    latest = run_dir / "checkpoints" / "worker-0" / "latest"
+    while process.poll() is None and int(latest.read_text().strip().split("-")[1]) < after_step:
+        time.sleep(0.005)
     time.sleep(delay)
     process.kill()  # SIGKILL: no handler runs
     process.wait(timeout=60)
-    assert not (run_dir / "model.keras").exists(), f"the kill came after training ended (seed {seed}, {delay:.2f} s)"
+    assert not (run_dir / "model.keras").exists(), f"the kill came after training ended (seed {seed})"
     resumed = run_cli(*args)
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     _assert_same_end(run_dir, uninterrupted_run)
