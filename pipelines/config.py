@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eegseq.data.manifest import SplitSpec
-from eegseq.data.streamer import LabelRule
+from eegseq.data.streamer import LabelRule, StreamConfig
 from eegseq.data.synthetic import SyntheticSpec
 from eegseq.evaluation.config import EvaluationConfig
 from eegseq.models import ModelConfig
@@ -115,6 +115,20 @@ class JobConfig(_Section):
     distribute: DistributeConfig = DistributeConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     compare: CompareConfig = CompareConfig()
+
+
+def stream_config(job: JobConfig, sfreq: float, context: int) -> StreamConfig:
+    """The streamer's settings in samples: the job's ``stream`` section at ``sfreq`` Hz, with the
+    model's left ``context``; windows are played in the run's seeded order."""
+    return StreamConfig(
+        lanes=job.stream.lanes,
+        window=int(round(job.stream.window_seconds * sfreq)),
+        context=context,
+        seed=job.train.seed,
+        block_samples=int(job.stream.block_seconds * sfreq),
+        min_valid_fraction=job.stream.min_valid_fraction,
+        labels=job.stream.labels,
+    )
 
 
 def _set_dotted(tree: dict, dotted: str, value) -> None:

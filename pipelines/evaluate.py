@@ -14,10 +14,9 @@ import tf_keras as keras
 
 import eegseq  # noqa: F401  (registers the custom layers for load_model)
 from eegseq.data.manifest import events_path_for, load_manifest, read_events
-from eegseq.data.streamer import StreamConfig
 from eegseq.evaluation import EvaluationSet, WindowPredictions, evaluate, write_outputs
 from eegseq.models import StreamModel
-from pipelines.config import JobConfig, load_config
+from pipelines.config import JobConfig, load_config, stream_config
 from pipelines.ingest import PreparedData, run_ingest
 from pipelines.predict import WindowTable, predict_split
 from pipelines.run_dir import atomic_write_json
@@ -54,14 +53,8 @@ def evaluate_job(run_dir: Path, split: str, config: JobConfig | None = None) -> 
     if split not in known:
         raise ValueError(f"split {split!r} does not exist in {data.manifest}; it has {known}")
     model = StreamModel(keras.models.load_model(model_path))
-    sfreq = data.sfreq
-    window = int(round(config.stream.window_seconds * sfreq))
-    model.check_window(window)
-    stream = StreamConfig(
-        lanes=config.stream.lanes, window=window, context=model.context, seed=config.train.seed,
-        block_samples=int(config.stream.block_seconds * sfreq), min_valid_fraction=config.stream.min_valid_fraction,
-        labels=config.stream.labels,
-    )
+    stream = stream_config(config, data.sfreq, model.context)
+    model.check_window(stream.window)
     subjects = {row.id: row.subject for row in rows}
     durations = {row.id: row.n_samples / row.sfreq for row in rows}
     events = read_events(events_path_for(data.manifest))

@@ -25,11 +25,11 @@ import tf_keras as keras
 from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
-from eegseq.data.streamer import LaneStreamer, StreamConfig
+from eegseq.data.streamer import LaneStreamer
 from eegseq.data.tfdata import dataset_fn
 from eegseq.models import StreamModel
 from pipelines.checkpoint import Checkpointer
-from pipelines.config import JobConfig, TrainConfig
+from pipelines.config import JobConfig, TrainConfig, stream_config
 from pipelines.ingest import PreparedData, run_ingest
 from pipelines.predict import WindowTable, predict_split
 from pipelines.run_dir import atomic_write_json, atomic_write_text, record_run
@@ -120,19 +120,14 @@ class Trainer:
         with strategy.scope():
             self.model = StreamModel.build(config.model)
         sfreq = data.sfreq
-        stream = config.stream
-        self.window = int(round(stream.window_seconds * sfreq))
+        self.stream = stream_config(config, sfreq, self.model.context)
+        self.window = self.stream.window
         self.model.check_window(self.window)
-        if stream.lanes % strategy.num_replicas_in_sync:
+        if config.stream.lanes % strategy.num_replicas_in_sync:
             raise ValueError(
-                f"stream.lanes={stream.lanes} cannot be split over {strategy.num_replicas_in_sync} replicas"
+                f"stream.lanes={config.stream.lanes} cannot be split over {strategy.num_replicas_in_sync} replicas"
             )
         self.window_seconds = self.window / sfreq
-        self.stream = StreamConfig(
-            lanes=stream.lanes, window=self.window, context=self.model.context, seed=train.seed,
-            block_samples=int(stream.block_seconds * sfreq), min_valid_fraction=stream.min_valid_fraction,
-            labels=stream.labels,
-        )
         self.train_stores = data.stores("train")
         self.streamer = LaneStreamer(self.train_stores, self.stream, data.stats)
         self.weights = class_weights(train, self.streamer)
@@ -141,7 +136,7 @@ class Trainer:
             self.optimizer.build(self.model.model.trainable_variables)
         self.checkpointer = Checkpointer(run_dir / "checkpoints" / f"worker-{self.worker}", self.model.model,
                                          self.optimizer, keep=train.keep_checkpoints)
-        self.lanes_per_replica = stream.lanes // strategy.num_replicas_in_sync
+        self.lanes_per_replica = config.stream.lanes // strategy.num_replicas_in_sync
         self._stop_requested = False
 
     # ---- one step on every replica ------------------------------------------------------------

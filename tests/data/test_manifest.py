@@ -15,7 +15,6 @@ from eegseq.data.manifest import (
     ManifestRow,
     SplitSpec,
     assign_splits,
-    check_files,
     load_manifest,
     read_events,
     read_manifest,

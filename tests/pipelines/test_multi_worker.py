@@ -2,7 +2,6 @@
 same global lanes (each worker owns one of the two lanes)."""
 
 import json
-import os
 import socket
 import subprocess
 import time
