@@ -170,13 +170,8 @@ def build_tusz_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSp
         if len(parts) < 3:
             problems.append((str(edf), "name is not <subject>_<session>_<token>.edf"))
             continue
-        if not annotation.is_file():
-            problems.append((str(edf), f"no {annotation.name} beside it"))
-            continue
-        try:
-            seizures = parse_csv_bi(annotation)
-        except RecordingError as exc:
-            problems.append((str(edf), str(exc)))
+        seizures = _sidecar_events(edf, annotation, parse_csv_bi, problems)
+        if seizures is None:
             continue
         rows.append(_row(root, edf, subject=parts[0], group=f"{parts[0]}_{parts[1]}", label=int(bool(seizures))))
         events[rows[-1].id] = seizures
@@ -197,13 +192,8 @@ def build_bids_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSp
     for path in sorted(p for p in folder.rglob("sub-*_eeg.*") if _BIDS_EEG.match(p.name)):
         stem = _BIDS_EEG.match(path.name)["stem"]
         annotation = path.with_name(f"{stem}_events.tsv")
-        if not annotation.is_file():
-            problems.append((str(path), f"no {annotation.name} beside it"))
-            continue
-        try:
-            found = parse_events_tsv(annotation)
-        except RecordingError as exc:
-            problems.append((str(path), str(exc)))
+        found = _sidecar_events(path, annotation, parse_events_tsv, problems)
+        if found is None:
             continue
         entities = dict(part.split("-", 1) for part in stem.split("_"))
         subject = f"sub-{entities['sub']}"
@@ -212,6 +202,19 @@ def build_bids_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSp
         rows.append(_row(root, path, subject=subject, group=group, label=label, rid=stem))
         events[stem] = found
     return _finish(rows, events, problems, split)
+
+
+def _sidecar_events(recording: Path, annotation: Path, parse, problems: list[tuple[str, str]]) -> list[Event] | None:
+    """The events ``parse`` reads from the annotation file beside ``recording``, or None after
+    reporting in ``problems`` why the recording is left out (file missing or unreadable)."""
+    if not annotation.is_file():
+        problems.append((str(recording), f"no {annotation.name} beside it"))
+        return None
+    try:
+        return parse(annotation)
+    except RecordingError as exc:
+        problems.append((str(recording), str(exc)))
+        return None
 
 
 def _row(root: Path, path: Path, *, subject: str, group: str, label: int | None, rid: str | None = None,

@@ -20,9 +20,6 @@ def _gates_to_front(tensor: tf.Tensor) -> tf.Tensor:
     return tf.transpose(tensor, list(range(rank - 3)) + [rank - 2, rank - 3, rank - 1])
 
 
-SPEC_OPTIONS = ("scheme", "rate", "scope", "scaling", "tied", "zoneout_h", "zoneout_c", "input_rate")
-
-
 class DropoutCellBase(keras.layers.Layer):
     """Base of the recurrent-dropout cells.
 

@@ -139,16 +139,6 @@ class DropoutSpec:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    @property
-    def keep(self) -> float:
-        """Keep rate ``q = 1 - rate`` of the scheme's mask."""
-        return 1.0 - self.rate
-
-    @property
-    def has_loop_masks(self) -> bool:
-        """Whether a mask acts inside the recurrence in training (no fused kernel possible)."""
-        return self.scheme in ("gal", "semeniuta", "moon") and self.rate > 0 or self.scheme == "zoneout"
-
     def dropout_rule(self, rate: float) -> MaskRule:
         """The rule of a dropout mask with drop rate ``rate`` under this spec's scaling."""
         q = 1.0 - rate

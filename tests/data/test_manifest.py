@@ -225,3 +225,14 @@ def test_chbmit_tusz_and_bids_builders_take_events_from_annotation_files(tmp_pat
     (row,) = built.rows
     assert (row.id, row.subject, row.group, row.label) == (stem, "sub-01", "sub-01_ses-01", 1)
     assert built.events[stem] == [Event(12.0, 30.0, "sz_foc_ia")]
+
+
+def test_unreadable_sidecar_is_reported_not_raised(tmp_path):
+    folder = tmp_path / "tusz"
+    folder.mkdir()
+    (folder / "aaaaaaad_s001_t000.edf").write_bytes(b"x")
+    (folder / "aaaaaaad_s001_t000.csv_bi").write_text("channel,start_time,stop_time,label,confidence\nTERM,ten,20,seiz,1\n")
+    built = build_tusz_manifest(folder)
+    assert built.rows == []
+    ((file, reason),) = built.problems
+    assert Path(file).name == "aaaaaaad_s001_t000.edf" and "csv_bi" in reason
