@@ -19,6 +19,9 @@ import numpy as np
 from eegseq.data.store import StoreReader
 
 
+_ROWS_PER_GROUP = 1024
+
+
 @dataclass(frozen=True)
 class ChannelStats:
     """Per-channel statistics of a training split.
@@ -40,11 +43,25 @@ class ChannelStats:
 
         ``out`` (may be ``signal`` itself, float32) receives the result without a temporary array.
         """
-        scale = (1.0 / np.maximum(self.std, min_std)).astype(np.float32)
+        mean, scale = self.affine(min_std)
         out = np.empty(signal.shape, np.float32) if out is None else out
-        np.subtract(signal, self.mean.astype(np.float32), out=out)
-        np.multiply(out, scale, out=out)
+        grouped = 0
+        if signal.ndim == 2 and signal.flags.c_contiguous and out.flags.c_contiguous:
+            # NumPy broadcasts a (C,) operand over (n, C) with C-element inner loops; seen as rows
+            # of _ROWS_PER_GROUP * C elements the same arithmetic runs about 3x faster.
+            grouped = signal.shape[0] // _ROWS_PER_GROUP * _ROWS_PER_GROUP
+            source = signal[:grouped].reshape(-1, _ROWS_PER_GROUP * signal.shape[1])
+            target = out[:grouped].reshape(source.shape)
+            np.subtract(source, np.tile(mean, _ROWS_PER_GROUP), out=target)
+            np.multiply(target, np.tile(scale, _ROWS_PER_GROUP), out=target)
+        np.subtract(signal[grouped:], mean, out=out[grouped:])
+        np.multiply(out[grouped:], scale, out=out[grouped:])
         return out
+
+    def affine(self, min_std: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+        """float32 ``(mean, 1 / max(std, min_std))`` per channel: :meth:`apply` is
+        ``(signal - mean) * scale``, for callers that fuse it into a copy."""
+        return self.mean.astype(np.float32), (1.0 / np.maximum(self.std, min_std)).astype(np.float32)
 
     def to_json(self) -> dict:
         return {"channels": list(self.channels), "mean": self.mean.tolist(), "std": self.std.tolist(),

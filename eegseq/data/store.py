@@ -174,21 +174,63 @@ class StoreReader:
             self._file.close()
             raise RecordingError(f"corrupt store header ({exc})", path=self.path) from exc
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)``, float32 ``(stop - start, n_channels)``, µV."""
-        self._check_range(start, stop)
-        try:
-            return self._signal[start:stop]
-        except (OSError, ValueError) as exc:
-            raise RecordingError(f"cannot read samples {start}:{stop} ({exc})", path=self.path) from exc
+    def read(self, start: int, stop: int, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Samples ``[start, stop)``, float32 ``(stop - start, n_channels)``, µV.
 
-    def read_valid(self, start: int, stop: int) -> np.ndarray:
-        """Validity of samples ``[start, stop)``, bool ``(stop - start,)`` (False = drop-out)."""
+        ``out``: a C-contiguous float32 array of that shape to read into (e.g. a reused buffer,
+        so that a stream does not fault in fresh pages for every block); returned. Into ``out``,
+        unfiltered chunks are read with ``os.preadv``, which releases the GIL (HDF5 reads hold
+        it: a streaming thread would stall the training loop for a whole block).
+        """
+        raw = self._signal.dtype == np.dtype(np.float32) and not self._signal.id.get_create_plist().get_nfilters()
+        if out is None or not raw:  # chunk bytes are not the samples themselves
+            return self._read(self._signal, start, stop, out, "samples")
+        self._check_range(start, stop)
+        if out.shape != (stop - start, self.n_channels) or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be C-contiguous float32 {(stop - start, self.n_channels)}, "
+                             f"got {out.dtype} {out.shape}")
+        rows_per_chunk, row_bytes = self._signal.chunks[0], self.n_channels * 4
+        target = out.reshape(-1).view(np.uint8)
+        fd = self._file.id.get_vfd_handle()
+        try:
+            for chunk_start in range(start // rows_per_chunk * rows_per_chunk, stop, rows_per_chunk):
+                first, last = max(start, chunk_start), min(stop, chunk_start + rows_per_chunk)
+                chunk = self._signal.id.get_chunk_info_by_coord((chunk_start, 0))
+                span = target[(first - start) * row_bytes : (last - start) * row_bytes]
+                if os.preadv(fd, [span], chunk.byte_offset + (first - chunk_start) * row_bytes) != span.size:
+                    raise OSError(f"file ends inside the chunk at sample {chunk_start}")
+        except (OSError, TypeError, ValueError) as exc:  # TypeError: a chunk with no offset (never written)
+            raise RecordingError(f"cannot read samples {start}:{stop} ({exc})", path=self.path) from exc
+        return out
+
+    def read_valid(self, start: int, stop: int, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Validity of samples ``[start, stop)``, bool ``(stop - start,)`` (False = drop-out);
+        ``out`` as for :meth:`read`, bool."""
+        stored = None if out is None else out.view(np.uint8)  # stored as uint8 0/1: same bytes as bool
+        return self._read(self._valid, start, stop, stored, "validity").view(bool)
+
+    def read_ahead(self, start: int, stop: int) -> None:
+        """Ask the operating system to load samples ``[start, stop)`` into its page cache in the
+        background (``posix_fadvise(WILLNEED)``; no-op where unsupported), so that a later
+        :meth:`read` of them does not wait for the disk."""
+        self._check_range(start, stop)
+        if stop == start or not hasattr(os, "posix_fadvise"):
+            return
+        rows = self._signal.chunks[0]  # store signals are always chunked by rows (write_store)
+        fd = self._file.id.get_vfd_handle()
+        for first in range(start // rows * rows, stop, rows):
+            chunk = self._signal.id.get_chunk_info_by_coord((first, 0))
+            os.posix_fadvise(fd, chunk.byte_offset, chunk.size, os.POSIX_FADV_WILLNEED)
+
+    def _read(self, dataset: h5py.Dataset, start: int, stop: int, out: np.ndarray | None, what: str) -> np.ndarray:
         self._check_range(start, stop)
         try:
-            return self._valid[start:stop].astype(bool)
-        except (OSError, ValueError) as exc:
-            raise RecordingError(f"cannot read validity {start}:{stop} ({exc})", path=self.path) from exc
+            if out is None:
+                return dataset[start:stop]
+            dataset.read_direct(out, np.s_[start:stop])
+            return out
+        except (OSError, ValueError, TypeError) as exc:
+            raise RecordingError(f"cannot read {what} {start}:{stop} ({exc})", path=self.path) from exc
 
     def to_recording(self) -> Recording:
         """The whole stored recording in memory."""

@@ -15,16 +15,22 @@ recording's first sample. Signals are normalised with :class:`ChannelStats` when
 (padding stays zero). A window is ``valid`` when at least ``min_valid_fraction`` of its real
 samples are not drop-outs; invalid windows stay in the stream so state stays continuous.
 
-Memory. Each lane holds one block of at most ``max(block_samples, window + context)`` samples
-of its current recording, read in one contiguous HDF5 read and sliced in memory.
+Memory. Each lane holds one buffer of ``max(block_samples, window + context)`` samples of its
+current recording, filled by one contiguous read (``os.preadv`` of the stored chunks: no GIL
+held), normalised in place, and reused for the lane's next block (fresh pages would cost a page
+fault each); the OS is asked to read each lane's next block ahead. Windows are copied out of it
+into the batch, a lane's consecutive windows in one strided copy. Batch memory is recycled once
+no one refers to it any more, so the stream holds about ``lanes x block`` plus a few groups of
+batches (:meth:`LaneStreamer.batch_groups`).
 """
 
 from __future__ import annotations
 
 import heapq
 import os
+import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -91,10 +97,63 @@ class _Recording:
 
 @dataclass
 class _Block:
-    recording: int
-    start: int
-    signal: np.ndarray  # (stop - start, n_channels), normalised when stats are given
-    valid: np.ndarray  # (stop - start,) bool
+    """One lane's buffer; rows ``[0, stop - start)`` hold samples ``[start, stop)`` of ``recording``."""
+
+    signal: np.ndarray  # (capacity, n_channels) float32, normalised when stats are given
+    valid: np.ndarray  # (capacity,) bool
+    recording: int = -1
+    start: int = 0
+    stop: int = 0
+    # open files of the lane's current and next recording: opening one costs ~1 ms with the GIL held
+    readers: dict[int, StoreReader] = field(default_factory=dict)
+
+    def reader(self, recording: int, path: Path) -> StoreReader:
+        if recording not in self.readers:
+            self.readers[recording] = StoreReader(path)
+        return self.readers[recording]
+
+    def close_except(self, *keep: int) -> None:
+        for recording in [r for r in self.readers if r not in keep]:
+            self.readers.pop(recording).close()
+
+
+class RecycledArrays:
+    """Uninitialised aligned float32 arrays of one shape, each handed out again only once nothing
+    else refers to it.
+
+    A batch's signal goes to a consumer that may keep it (TensorFlow adopts it without a copy
+    and holds it until the step is done). Taking back the memory of batches no one holds any
+    more spares the page faults of a fresh allocation (a few ms per 12 MB batch). An array is
+    free when only this pool refers to it and to its memory (views of it refer to that memory).
+    """
+
+    def __init__(self, shape: tuple[int, ...], capacity: int = 3) -> None:
+        self.shape, self.capacity = shape, capacity
+        self._arrays: list[np.ndarray] = []
+
+    def take(self) -> np.ndarray:
+        for array in self._arrays:
+            # references when free: the list, ``array`` and getrefcount's argument; the memory's
+            # owner: ``array.base`` and the argument
+            if sys.getrefcount(array) == 3 and sys.getrefcount(array.base) == 2:
+                return array
+        array = aligned_empty(self.shape)
+        if len(self._arrays) < self.capacity:
+            self._arrays.append(array)
+        return array
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: np.dtype = np.float32, alignment: int = 64) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data start at a multiple of ``alignment`` bytes.
+
+    TensorFlow adopts the memory of an ndarray aligned to its 64-byte boundary without copying it
+    (``tf.data.Dataset.from_generator``, ``tf.convert_to_tensor``); NumPy only guarantees 16.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    nbytes = int(np.prod(shape)) * itemsize
+    raw = np.empty(nbytes + alignment, np.uint8)
+    offset = -raw.ctypes.data % alignment
+    return raw[offset : offset + nbytes].view(dtype).reshape(shape)
 
 
 class LaneStreamer:
@@ -134,8 +193,7 @@ class LaneStreamer:
             raise ValueError("LaneStreamer: duplicate recording ids among the stores")
         self.channels: tuple[str, ...] = channels
         self._n_windows = np.array([-(-r.n_samples // config.window) for r in self.recordings])
-        self._padding = np.zeros((config.context + config.window, len(channels)), np.float32)
-        self._padding.flags.writeable = False
+        self._window_labels: dict[int, np.ndarray] = {}  # per recording, computed on first play
 
     @classmethod
     def from_manifest(cls, manifest: str | os.PathLike, split: str, config: StreamConfig,
@@ -191,25 +249,26 @@ class LaneStreamer:
         up to the end of epoch ``epochs - 1`` (forever if ``epochs`` is None).
 
         Each batch (``b`` = this shard's lanes, ``T = context + window``, ``C`` channels):
-        ``signal`` float32 ``(b, T, C)``; ``reset``, ``valid`` float32 ``(b,)``; ``label`` int32
-        ``(b,)``; ``recording_id`` bytes ``(b,)`` (``b""`` for padding); ``start`` int64 ``(b,)``
-        (first sample of the window, ``-1`` for padding); ``length`` int32 ``(b,)`` real samples;
-        ``epoch``, ``step`` int64 scalars (checkpoint ``position(epoch, step + 1)`` after it).
+        ``signal`` float32 ``(b, T, C)`` (64-byte aligned); ``reset``, ``valid`` float32
+        ``(b,)``; ``label`` int32 ``(b,)``; ``recording_id`` bytes ``(b,)`` (``b""`` for
+        padding); ``start`` int64 ``(b,)`` (first sample of the window, ``-1`` for padding);
+        ``length`` int32 ``(b,)`` real samples; ``epoch``, ``step`` int64 scalars (checkpoint
+        ``position(epoch, step + 1)`` after it).
         """
-        b = len(self.lanes)
-        windows = self.lane_windows(start, epochs)
-        while lane_rows := [w for _, w in zip(range(b), windows)]:
-            batch = {key: np.stack([w[key] for w in lane_rows]) for key in lane_rows[0]}
-            batch["epoch"], batch["step"] = batch["epoch"][0], batch["step"][0]
-            yield batch
+        for group in self.batch_groups(start, epochs):
+            yield {key: value[0] for key, value in group.items()}
 
-    def lane_windows(self, start: dict | None = None, epochs: int | None = 1) -> Iterator[dict]:
-        """The stream of :meth:`batches` one lane-window at a time (step by step, lanes in order).
+    def batch_groups(self, start: dict | None = None, epochs: int | None = 1,
+                     steps_per_group: int = 1) -> Iterator[dict[str, np.ndarray]]:
+        """The batches of :meth:`batches`, ``steps_per_group`` consecutive steps stacked (fewer at
+        the end of an epoch; a group never spans two): every value gains a leading step axis
+        (``signal`` ``(k, b, T, C)``, ``epoch`` and ``step`` ``(k,)``).
 
-        Each item holds the per-lane values of a batch row (``signal`` ``(T, C)``, scalars for the
-        rest, ``epoch`` and ``step`` included). ``signal`` is a read-only view into the lane's
-        block whenever the window and its context lie inside the recording (no copy).
+        A lane's consecutive windows inside one block are copied by one strided NumPy copy, so
+        the Python work per step shrinks with the group: what keeps a producer thread from
+        holding the GIL the training loop needs.
         """
+        cfg = self.config
         epoch, step = 0, 0
         if start is not None:
             epoch, step = int(start["epoch"]), int(start["step"])
@@ -218,13 +277,32 @@ class LaneStreamer:
                 raise ValueError(f"stream position does not match this dataset (recordings or config changed): "
                                  f"got epoch {epoch} step {step} with order {start.get('order', [])[:3]}..., "
                                  f"expected order {expected['order'][:3]}...")
-        blocks: dict[int, _Block] = {}
+        capacity, b = cfg.block_samples, len(self.lanes)
+        blocks = [_Block(np.empty((capacity, self.n_channels), np.float32), np.empty(capacity, bool))
+                  for _ in self.lanes]
+        signals = RecycledArrays((steps_per_group, b, cfg.context + cfg.window, self.n_channels))
+        try:
+            yield from self._groups(epoch, step, epochs, steps_per_group, blocks, signals)
+        finally:  # also when the consumer drops the generator
+            for block in blocks:
+                block.close_except()
+
+    def _groups(self, epoch: int, step: int, epochs: int | None, steps_per_group: int, blocks: list[_Block],
+                signals: RecycledArrays) -> Iterator[dict[str, np.ndarray]]:
+        b = len(self.lanes)
         while epochs is None or epoch < epochs:
-            plans = self.schedule(epoch)
-            ends = [np.cumsum(self._n_windows[plans[lane]]) for lane in self.lanes]
-            for s in range(step, self.steps_in_epoch(epoch)):
-                for row, lane in enumerate(self.lanes):
-                    yield self._window(plans[lane], ends[row], lane, epoch, s, blocks)
+            schedule = self.schedule(epoch)
+            plans = [schedule[lane] for lane in self.lanes]
+            ends = [np.cumsum(self._n_windows[plan]) for plan in plans]
+            n_steps = self.steps_in_epoch(epoch)
+            for first_step in range(step, n_steps, steps_per_group):
+                k = min(steps_per_group, n_steps - first_step)
+                signal = signals.take()[:k]
+                lanes = [self._fill_lane(signal[:, row], plans[row], ends[row], first_step, blocks[row])
+                         for row in range(b)]
+                group = {key: np.stack([lane[key] for lane in lanes], axis=1) for key in lanes[0]}
+                steps = np.arange(first_step, first_step + k, dtype=np.int64)
+                yield {"signal": signal, **group, "epoch": np.full(k, epoch, np.int64), "step": steps}
             epoch, step = epoch + 1, 0
 
     def _locate(self, plan: list[int], step: int, ends: np.ndarray | None = None) -> tuple[int | None, int | None]:
@@ -235,57 +313,110 @@ class LaneStreamer:
             return None, None
         return slot, int(step - (ends[slot - 1] if slot else 0))
 
-    def _window(self, plan: list[int], ends: np.ndarray, lane: int, epoch: int, step: int,
-                blocks: dict[int, _Block]) -> dict:
-        cfg = self.config
-        slot, window = self._locate(plan, step, ends)
-        if slot is None:
-            blocks.pop(lane, None)
-            return {"signal": self._padding, "reset": np.float32(0), "valid": np.float32(0),
-                    "label": np.int32(NO_LABEL), "recording_id": b"", "start": np.int64(-1),
-                    "length": np.int32(0), "epoch": np.int64(epoch), "step": np.int64(step)}
-        rec = self.recordings[plan[slot]]
-        start = window * cfg.window
-        stop = min(start + cfg.window, rec.n_samples)
-        first = max(0, start - cfg.context)
-        block = self._block_for(lane, plan[slot], first, stop, blocks)
-        offset = first - (start - cfg.context)
-        samples = block.signal[first - block.start : stop - block.start]
-        if offset or stop - start < cfg.window:  # zeros before the first / after the last sample
-            signal = np.zeros_like(self._padding)
-            signal[offset : offset + len(samples)] = samples
-        else:
-            signal = samples
-        n_valid = int(block.valid[start - block.start : stop - block.start].sum())
-        return {
-            "signal": signal,
-            "reset": np.float32(window == 0),
-            "valid": np.float32(n_valid >= cfg.min_valid_fraction * (stop - start)),
-            "label": np.int32(self._label(rec, start, stop)),
-            "recording_id": rec.id.encode(),
-            "start": np.int64(start),
-            "length": np.int32(stop - start),
-            "epoch": np.int64(epoch),
-            "step": np.int64(step),
-        }
+    def _fill_lane(self, out: np.ndarray, plan: list[int], ends: np.ndarray, first_step: int,
+                   block: _Block) -> dict[str, np.ndarray]:
+        """Write the lane's windows of steps ``first_step ...`` into ``out`` ``(k, T, C)`` (with
+        context, normalised; zeros for padding); return their per-window values, each ``(k,)``."""
+        cfg, k = self.config, len(out)
+        values = {"reset": np.zeros(k, np.float32), "valid": np.zeros(k, np.float32),
+                  "label": np.full(k, NO_LABEL, np.int32), "recording_id": np.full(k, b"", object),
+                  "start": np.full(k, -1, np.int64), "length": np.zeros(k, np.int32)}
+        done = 0
+        while done < k:
+            slot, window = self._locate(plan, first_step + done, ends)
+            if slot is None:  # the lane has played its recordings: padding to the epoch's end
+                out[done:] = 0
+                block.recording = -1
+                break
+            rec_index = plan[slot]
+            rec = self.recordings[rec_index]
+            wanted = min(k - done, int(self._n_windows[rec_index]) - window)
+            count = self._copy_windows(out[done : done + wanted], plan, slot, window, block)
+            windows = np.arange(window, window + count)
+            starts = windows * cfg.window
+            stops = np.minimum(starts + cfg.window, rec.n_samples)
+            n_valid = np.add.reduceat(block.valid[starts[0] - block.start : stops[-1] - block.start].view(np.uint8),
+                                      starts - starts[0], dtype=np.int64)
+            run = slice(done, done + count)
+            values["reset"][run] = windows == 0
+            values["valid"][run] = n_valid >= cfg.min_valid_fraction * (stops - starts)
+            values["label"][run] = self._labels_of(rec_index)[window : window + count]
+            values["recording_id"][run] = rec.id.encode()
+            values["start"][run] = starts
+            values["length"][run] = stops - starts
+            done += count
+        return values
 
-    def _block_for(self, lane: int, rec_index: int, first: int, stop: int, blocks: dict[int, _Block]) -> _Block:
-        """The lane's cached block if it holds ``[first, stop)``, else a new block read from ``first``."""
-        block = blocks.get(lane)
-        if block is not None and block.recording == rec_index and block.start <= first \
-                and stop <= block.start + block.valid.size:
-            return block
+    def _copy_windows(self, out: np.ndarray, plan: list[int], slot: int, window: int, block: _Block) -> int:
+        """Copy windows ``window, window + 1, ...`` of the lane's recording ``plan[slot]`` with
+        their context into ``out`` ``(n, T, C)``, as many as its block holds (at least one:
+        reading a new block if needed); return how many."""
+        cfg, rec_index = self.config, plan[slot]
         rec = self.recordings[rec_index]
-        block_stop = min(rec.n_samples, first + self.config.block_samples)
-        blocks.pop(lane, None)  # release the old block before reading the new one
-        with StoreReader(rec.path) as store:
-            signal = store.read(first, block_stop)
-            valid = store.read_valid(first, block_stop)
+        width, context = cfg.window, cfg.context
+        first = max(0, window * width - context)
+        if not (block.recording == rec_index and block.start <= first
+                and min((window + 1) * width, rec.n_samples) <= block.stop):
+            self._read_block(block, rec_index, first)
+            self._read_ahead(plan, slot, block)
+        last = int(self._n_windows[rec_index]) - 1 if block.stop == rec.n_samples else block.stop // width - 1
+        count = min(len(out), last - window + 1)
+        lo, hi = window, window + count
+        while lo < hi and lo * width < context:  # starts before the recording: zeros in front
+            self._copy_window(out[lo - window], rec, lo, block)
+            lo += 1
+        if lo < hi and hi * width > rec.n_samples:  # the recording's partial last window: zeros behind
+            hi -= 1
+            self._copy_window(out[hi - window], rec, hi, block)
+        if lo < hi:  # whole windows with whole context: one strided copy of overlapping frames
+            rows, channels = block.signal.strides
+            source = block.signal[lo * width - context - block.start :]
+            frames = np.lib.stride_tricks.as_strided(source, (hi - lo, context + width, self.n_channels),
+                                                     (width * rows, rows, channels), writeable=False)
+            out[lo - window : hi - window] = frames
+        return count
+
+    def _copy_window(self, out: np.ndarray, rec: _Recording, window: int, block: _Block) -> None:
+        """Copy one window with its context into ``out`` ``(T, C)``, zeros where it lies outside the recording."""
+        start = window * self.config.window
+        first, stop = max(0, start - self.config.context), min(start + self.config.window, rec.n_samples)
+        samples = block.signal[first - block.start : stop - block.start]
+        offset = first - (start - self.config.context)
+        out[:offset] = 0
+        out[offset : offset + len(samples)] = samples
+        out[offset + len(samples) :] = 0
+
+    def _labels_of(self, rec_index: int) -> np.ndarray:
+        labels = self._window_labels.get(rec_index)
+        if labels is None:
+            labels = self._window_labels[rec_index] = self.window_labels(rec_index)
+        return labels
+
+    def _read_block(self, block: _Block, rec_index: int, first: int) -> None:
+        """Refill the lane's buffer with samples from ``first`` of recording ``rec_index``."""
+        rec = self.recordings[rec_index]
+        stop = min(rec.n_samples, first + self.config.block_samples)
+        block.recording = -1  # until the read has succeeded
+        block.close_except(rec_index)
+        store = block.reader(rec_index, rec.path)
+        store.read(first, stop, out=block.signal[: stop - first])
+        store.read_valid(first, stop, out=block.valid[: stop - first])
         if self.stats is not None:
-            signal = self.stats.apply(signal, out=signal)  # in place: the block is ours
-        signal.flags.writeable = False  # windows handed out are views of it
-        blocks[lane] = _Block(rec_index, first, signal, valid)
-        return blocks[lane]
+            self.stats.apply(block.signal[: stop - first], out=block.signal[: stop - first])
+        block.recording, block.start, block.stop = rec_index, first, stop
+
+    def _read_ahead(self, plan: list[int], slot: int, block: _Block) -> None:
+        """Let the OS fetch the lane's next block from disk while this one plays."""
+        rec = self.recordings[block.recording]
+        if block.stop < rec.n_samples:  # from the context of the first window past this block
+            next_window = block.stop // self.config.window
+            index, first = block.recording, max(0, next_window * self.config.window - self.config.context)
+        elif slot + 1 < len(plan):
+            index, first = plan[slot + 1], 0
+        else:
+            return
+        rec = self.recordings[index]
+        block.reader(index, rec.path).read_ahead(first, min(rec.n_samples, first + self.config.block_samples))
 
     def window_labels(self, index: int) -> np.ndarray:
         """Labels of every window of recording ``index`` (int32, -1 = none), from its events or

@@ -15,12 +15,10 @@ import tensorflow as tf
 from eegseq.data.normalisation import ChannelStats
 from eegseq.data.streamer import LaneStreamer, StreamConfig
 
-
-# Per-window scalars travel packed in one int64 vector: each generator component costs a
+# Per-window scalars travel packed in one int64 matrix: each generator component costs a
 # Python-side conversion per element, so 3 components stream markedly faster than 9.
-_PACKED = ("reset", "valid", "label", "start", "length", "epoch", "step")
-_DTYPES = {"reset": tf.float32, "valid": tf.float32, "label": tf.int32, "start": tf.int64, "length": tf.int32,
-           "epoch": tf.int64, "step": tf.int64}
+_PACKED = ("reset", "valid", "label", "start", "length")
+_DTYPES = {"reset": tf.float32, "valid": tf.float32, "label": tf.int32, "start": tf.int64, "length": tf.int32}
 
 
 def output_signature(streamer: LaneStreamer) -> dict[str, tf.TensorSpec]:
@@ -34,7 +32,8 @@ def output_signature(streamer: LaneStreamer) -> dict[str, tf.TensorSpec]:
 
 
 def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dict | None = None,
-                 epochs: int | None = 1, prefetch: int = tf.data.AUTOTUNE) -> tf.data.Dataset:
+                 epochs: int | None = 1, prefetch: int = tf.data.AUTOTUNE,
+                 group_bytes: int = 32 << 20) -> tf.data.Dataset:
     """A dataset of batches (dicts of tensors, :func:`output_signature`, values as
     :meth:`LaneStreamer.batches`) from position ``start``, prefetched.
 
@@ -42,35 +41,40 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     batch per streamer, in order: that is how ``tf.distribute`` dequeues a worker's dataset,
     one element per local replica per step.
 
-    The generator hands over lane-windows (views into the lanes' blocks, no copy in Python)
-    and ``batch`` stacks them in C++: a Python generator of whole batches costs an extra copy.
-    Prefetching runs the generator ahead of the consumer: checkpoint the position from the
-    ``epoch``/``step`` of the last *consumed* batch, ``streamer.position(epoch, step + 1)``.
+    The Python generator hands over groups of consecutive steps of about ``group_bytes`` of
+    signal (:meth:`LaneStreamer.batch_groups`; at least one step), which TensorFlow adopts
+    without a copy (64-byte aligned) and splits into steps in C++: the fewer Python calls per
+    step, the less the producer competes with the training loop for the GIL. Prefetching runs
+    the generator ahead of the consumer: checkpoint the position from the ``epoch``/``step`` of
+    the last *consumed* batch, ``streamer.position(epoch, step + 1)``.
     """
     streamers = [streamers] if isinstance(streamers, LaneStreamer) else list(streamers)
-    lanes, cfg = len(streamers[0].lanes), streamers[0].config
+    specs = output_signature(streamers[0])
+    steps_per_group = max(1, group_bytes // (specs["signal"].shape.num_elements() * 4))
 
     def generate():
-        per_streamer = [s.lane_windows(start=start, epochs=epochs) for s in streamers]
-        while True:
-            for windows in per_streamer:
-                rows = [w for _, w in zip(range(lanes), windows)]
-                if not rows:
-                    return
-                for w in rows:
-                    yield w["signal"], np.array([w[key] for key in _PACKED], np.int64), w["recording_id"]
+        groups = (s.batch_groups(start=start, epochs=epochs, steps_per_group=steps_per_group) for s in streamers)
+        for per_streamer in zip(*groups):
+            # (k, streamers, ...) -> unbatched in step order, each step's streamers in order
+            yield (np.stack([g["signal"] for g in per_streamer], axis=1) if len(per_streamer) > 1
+                   else per_streamer[0]["signal"][:, None],
+                   np.stack([np.stack([g[key] for key in _PACKED], axis=-1) for g in per_streamer], axis=1).astype(np.int64),
+                   np.stack([g["recording_id"] for g in per_streamer], axis=1),
+                   np.stack([np.stack([g["epoch"], g["step"]], axis=-1) for g in per_streamer], axis=1))
 
-    def unpack(signal, packed, recording_id):
-        batch = {"signal": signal, "recording_id": recording_id}
+    def unpack(signal, packed, recording_id, epoch_step):
+        batch = {"signal": signal, "recording_id": recording_id, "epoch": epoch_step[0], "step": epoch_step[1]}
         batch.update({key: tf.cast(packed[:, i], _DTYPES[key]) for i, key in enumerate(_PACKED)})
-        batch["epoch"], batch["step"] = batch["epoch"][0], batch["step"][0]
         return batch
 
-    signature = (tf.TensorSpec((cfg.context + cfg.window, streamers[0].n_channels), tf.float32),
-                 tf.TensorSpec((len(_PACKED),), tf.int64), tf.TensorSpec((), tf.string))
+    b = len(streamers[0].lanes)
+    group = (None, len(streamers))
+    signature = (tf.TensorSpec(group + tuple(specs["signal"].shape), tf.float32),
+                 tf.TensorSpec(group + (b, len(_PACKED)), tf.int64), tf.TensorSpec(group + (b,), tf.string),
+                 tf.TensorSpec(group + (2,), tf.int64))
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    dataset = dataset.batch(lanes, drop_remainder=True).map(unpack)
-    return dataset.prefetch(prefetch)
+    # the generator works a group ahead of the steps being consumed, not only when they run out
+    return dataset.prefetch(1).unbatch().unbatch().map(unpack).prefetch(prefetch)
 
 
 def replica_shards(input_context: tf.distribute.InputContext | None) -> tuple[list[int], int]:

@@ -213,23 +213,126 @@ def test_reads_are_bounded_by_the_block_size(stores, monkeypatch):
     sizes = []
     original = StoreReader.read
 
-    def spy(self, start, stop):
+    def spy(self, start, stop, **kw):
         sizes.append(stop - start)
-        return original(self, start, stop)
+        return original(self, start, stop, **kw)
 
     monkeypatch.setattr(StoreReader, "read", spy)
     _all(LaneStreamer(paths, _config(block_samples=450)))
     assert max(sizes) <= 450 and len(sizes) < sum(-(-r[1] // WINDOW) for r in RECORDINGS)
 
 
-def test_tf_dataset_yields_the_same_batches_and_shards_by_input_context(stores):
+def test_every_block_read_is_announced_to_the_os_before(stores, monkeypatch):
+    """Each block read after a lane's first one was handed to read_ahead (the lane's next block
+    of the same recording, or the first block of its next recording) when the block before it
+    was read."""
+    paths, _ = stores
+    announced, reads = set(), []
+    read, read_ahead = StoreReader.read, StoreReader.read_ahead
+
+    def spy_read(self, start, stop, **kw):
+        reads.append((self.path, start, (self.path, start) in announced))
+        return read(self, start, stop, **kw)
+
+    def spy_ahead(self, start, stop):
+        announced.add((self.path, start))
+        return read_ahead(self, start, stop)
+
+    monkeypatch.setattr(StoreReader, "read", spy_read)
+    monkeypatch.setattr(StoreReader, "read_ahead", spy_ahead)
+    config = _config(block_samples=450)
+    _all(LaneStreamer(paths, config))
+    unannounced = [r for r in reads if not r[2]]
+    assert len(unannounced) <= config.lanes  # only each lane's very first block
+    assert len(reads) > 2 * config.lanes
+
+
+@pytest.mark.parametrize("chunk_samples", [256, 4096])
+def test_reads_into_a_buffer_equal_hdf5_reads_across_chunk_boundaries(tmp_path, chunk_samples):
+    signal = np.random.default_rng(0).standard_normal((3000, 5)).astype(np.float32)
+    path = write_store(Recording(signal, SFREQ, tuple("abcde")), tmp_path / "r.h5", recording_id="r",
+                       source_sha256="0" * 64, chunk_samples=chunk_samples)
+    buffer = np.full((3000, 5), np.nan, np.float32)
+    with StoreReader(path) as store:
+        for start, stop in [(0, 3000), (255, 257), (100, 2900), (2999, 3000), (512, 512)]:
+            got = store.read(start, stop, out=buffer[: stop - start])
+            assert got.base is buffer or got is buffer
+            np.testing.assert_array_equal(got, signal[start:stop])
+        with pytest.raises(ValueError, match="out must be"):
+            store.read(0, 10, out=np.empty((10, 4), np.float32))
+
+
+@pytest.mark.parametrize("chunk_samples", [256, 4096])
+def test_read_ahead_covers_partial_and_whole_chunks(tmp_path, chunk_samples):
+    signal = np.arange(3000 * 2, dtype=np.float32).reshape(3000, 2)
+    path = write_store(Recording(signal, SFREQ, ("a", "b")), tmp_path / "r.h5", recording_id="r",
+                       source_sha256="0" * 64, chunk_samples=chunk_samples)
+    with StoreReader(path) as store:
+        store.read_ahead(100, 2900)
+        store.read_ahead(5, 5)
+        with pytest.raises(IndexError):
+            store.read_ahead(0, 3001)
+        np.testing.assert_array_equal(store.read(100, 2900), signal[100:2900])
+
+
+def test_batches_kept_by_the_consumer_are_never_overwritten(stores):
+    """The streamer recycles batch buffers; one the consumer still holds, even through a view
+    only, must stay untouched."""
+    paths, _ = stores
+    expected = [b["signal"].copy() for b in LaneStreamer(paths, _config()).batches()]
+    held = []
+    for index, batch in enumerate(LaneStreamer(paths, _config()).batches()):
+        if index % 2 == 0:
+            held.append((index, batch["signal"][1:]))  # a view: the batch dict itself is dropped
+        else:
+            held.append((index, None))
+    for index, view in held:
+        if view is not None:
+            np.testing.assert_array_equal(view, expected[index][1:])
+
+
+def test_grouped_normalisation_equals_the_per_channel_formula():
+    rng = np.random.default_rng(3)
+    stats = ChannelStats(("a", "b", "c"), np.array([1.0, -2.0, 0.5]), np.array([2.0, 0.5, 0.0]), 10)
+    for rows in (5, 1024, 2500):  # below, at and past one group of rows, with a remainder
+        signal = rng.standard_normal((rows, 3)).astype(np.float32) * 10
+        expected = (signal.astype(np.float64) - stats.mean) / np.maximum(stats.std, 1e-6)
+        np.testing.assert_allclose(stats.apply(signal), expected, rtol=1e-6)
+        in_place = signal.copy()
+        assert stats.apply(in_place, out=in_place) is in_place
+        np.testing.assert_allclose(in_place, expected, rtol=1e-6)
+        strided = np.asfortranarray(signal)  # not C-contiguous: the plain broadcast
+        np.testing.assert_allclose(stats.apply(strided), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("steps_per_group", [2, 3, 7])
+def test_groups_of_steps_equal_the_batches_one_by_one(stores, steps_per_group):
+    """Grouped steps take the strided-copy path; one-step batches are checked sample by sample
+    against the recordings above. Two epochs from a position inside the first."""
+    paths, _ = stores
+    streamer = LaneStreamer(paths, _config())
+    position = streamer.position(0, 2)
+    expected = _all(streamer, start=position, epochs=2)
+    groups = list(streamer.batch_groups(start=position, epochs=2, steps_per_group=steps_per_group))
+    assert all(len(g["step"]) <= steps_per_group for g in groups)
+    assert all(len(set(g["epoch"].tolist())) == 1 for g in groups)  # a group never spans two epochs
+    got = [{key: value[i] for key, value in g.items()} for g in groups for i in range(len(g["step"]))]
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        for key in b:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+# one step per group, and three: 4 lanes x (context + window) samples x 3 channels x float32 each
+@pytest.mark.parametrize("group_bytes", [1, 3 * 4 * (CONTEXT + WINDOW) * 3 * 4])
+def test_tf_dataset_yields_the_same_batches_and_shards_by_input_context(stores, group_bytes):
     tf = pytest.importorskip("tensorflow")
     from eegseq.data.tfdata import dataset_fn, make_dataset
 
     paths, _ = stores
     streamer = LaneStreamer(paths, _config(lanes=4))
     expected = _all(streamer)
-    got = list(make_dataset(streamer).as_numpy_iterator())
+    got = list(make_dataset(streamer, group_bytes=group_bytes).as_numpy_iterator())
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
         for key in b:
