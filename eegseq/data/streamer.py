@@ -127,7 +127,9 @@ class RecycledArrays:
     free when only this pool refers to it and to its memory (views of it refer to that memory).
     """
 
-    def __init__(self, shape: tuple[int, ...], capacity: int = 3) -> None:
+    # 4: in a tf.data pipeline one group is being filled, one waits in the generator's prefetch
+    # slot, one is being split into steps, and the previous one is still referenced by the generator
+    def __init__(self, shape: tuple[int, ...], capacity: int = 4) -> None:
         self.shape, self.capacity = shape, capacity
         self._arrays: list[np.ndarray] = []
 

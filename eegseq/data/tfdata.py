@@ -55,12 +55,13 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     def generate():
         groups = (s.batch_groups(start=start, epochs=epochs, steps_per_group=steps_per_group) for s in streamers)
         for per_streamer in zip(*groups):
-            # (k, streamers, ...) -> unbatched in step order, each step's streamers in order
-            yield (np.stack([g["signal"] for g in per_streamer], axis=1) if len(per_streamer) > 1
-                   else per_streamer[0]["signal"][:, None],
-                   np.stack([np.stack([g[key] for key in _PACKED], axis=-1) for g in per_streamer], axis=1).astype(np.int64),
-                   np.stack([g["recording_id"] for g in per_streamer], axis=1),
-                   np.stack([np.stack([g["epoch"], g["step"]], axis=-1) for g in per_streamer], axis=1))
+            # arrays (k, streamers, ...), unbatched twice: step by step, each step's streamers in order
+            signal = (per_streamer[0]["signal"][:, None] if len(per_streamer) == 1  # a view: adopted, not copied
+                      else np.stack([g["signal"] for g in per_streamer], axis=1))
+            packed = [np.stack([g[key].astype(np.int64) for key in _PACKED], axis=-1) for g in per_streamer]
+            epoch_step = [np.stack([g["epoch"], g["step"]], axis=-1) for g in per_streamer]
+            yield (signal, np.stack(packed, axis=1), np.stack([g["recording_id"] for g in per_streamer], axis=1),
+                   np.stack(epoch_step, axis=1))
 
     def unpack(signal, packed, recording_id, epoch_step):
         batch = {"signal": signal, "recording_id": recording_id, "epoch": epoch_step[0], "step": epoch_step[1]}
