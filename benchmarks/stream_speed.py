@@ -99,11 +99,13 @@ def time_stream(args, folder: Path, stats) -> float:
 def time_plain(args, folder: Path) -> float:
     """Windows/s of reading every window of every recording with one contiguous h5py read each,
     into one reused buffer (fresh arrays would time page faults, not reads)."""
-    buffer = np.empty((args.window, 16), np.float32)
+    buffer = None
     start, windows = time.perf_counter(), 0
     for path in _stores(folder):
         with h5py.File(path, "r") as f:
             data = f["signal"]
+            if buffer is None:
+                buffer = np.empty((args.window, data.shape[1]), np.float32)
             for first in range(0, data.shape[0], args.window):
                 stop = min(first + args.window, data.shape[0])
                 data.read_direct(buffer, np.s_[first:stop], np.s_[: stop - first])

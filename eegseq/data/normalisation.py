@@ -43,7 +43,7 @@ class ChannelStats:
 
         ``out`` (may be ``signal`` itself, float32) receives the result without a temporary array.
         """
-        mean, scale = self.affine(min_std)
+        mean, scale = self.mean.astype(np.float32), (1.0 / np.maximum(self.std, min_std)).astype(np.float32)
         out = np.empty(signal.shape, np.float32) if out is None else out
         grouped = 0
         if signal.ndim == 2 and signal.flags.c_contiguous and out.flags.c_contiguous:
@@ -57,11 +57,6 @@ class ChannelStats:
         np.subtract(signal[grouped:], mean, out=out[grouped:])
         np.multiply(out[grouped:], scale, out=out[grouped:])
         return out
-
-    def affine(self, min_std: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-        """float32 ``(mean, 1 / max(std, min_std))`` per channel: :meth:`apply` is
-        ``(signal - mean) * scale``, for callers that fuse it into a copy."""
-        return self.mean.astype(np.float32), (1.0 / np.maximum(self.std, min_std)).astype(np.float32)
 
     def to_json(self) -> dict:
         return {"channels": list(self.channels), "mean": self.mean.tolist(), "std": self.std.tolist(),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -156,6 +157,9 @@ class StoreReader:
             self._signal = self._file["signal"]
             self._valid = self._file["valid"]
             self.n_samples, self.n_channels = (int(d) for d in self._signal.shape)
+            # chunk bytes are the float32 samples themselves: they can be read without HDF5
+            self._raw_chunks = (self._signal.dtype == np.dtype(np.float32)
+                                and not self._signal.id.get_create_plist().get_nfilters())
             self.recording_id = str(attrs["recording_id"])
             self.sfreq = float(attrs["sfreq"])
             self.channels = tuple(str(c) for c in attrs["channels"])
@@ -182,8 +186,7 @@ class StoreReader:
         unfiltered chunks are read with ``os.preadv``, which releases the GIL (HDF5 reads hold
         it: a streaming thread would stall the training loop for a whole block).
         """
-        raw = self._signal.dtype == np.dtype(np.float32) and not self._signal.id.get_create_plist().get_nfilters()
-        if out is None or not raw:  # chunk bytes are not the samples themselves
+        if out is None or not self._raw_chunks:
             return self._read(self._signal, start, stop, out, "samples")
         self._check_range(start, stop)
         if out.shape != (stop - start, self.n_channels) or out.dtype != np.float32 or not out.flags.c_contiguous:
@@ -193,9 +196,8 @@ class StoreReader:
         target = out.reshape(-1).view(np.uint8)
         fd = self._file.id.get_vfd_handle()
         try:
-            for chunk_start in range(start // rows_per_chunk * rows_per_chunk, stop, rows_per_chunk):
+            for chunk_start, chunk in self._chunks(start, stop):
                 first, last = max(start, chunk_start), min(stop, chunk_start + rows_per_chunk)
-                chunk = self._signal.id.get_chunk_info_by_coord((chunk_start, 0))
                 span = target[(first - start) * row_bytes : (last - start) * row_bytes]
                 if os.preadv(fd, [span], chunk.byte_offset + (first - chunk_start) * row_bytes) != span.size:
                     raise OSError(f"file ends inside the chunk at sample {chunk_start}")
@@ -216,11 +218,16 @@ class StoreReader:
         self._check_range(start, stop)
         if stop == start or not hasattr(os, "posix_fadvise"):
             return
-        rows = self._signal.chunks[0]  # store signals are always chunked by rows (write_store)
         fd = self._file.id.get_vfd_handle()
-        for first in range(start // rows * rows, stop, rows):
-            chunk = self._signal.id.get_chunk_info_by_coord((first, 0))
+        for _, chunk in self._chunks(start, stop):
             os.posix_fadvise(fd, chunk.byte_offset, chunk.size, os.POSIX_FADV_WILLNEED)
+
+    def _chunks(self, start: int, stop: int) -> Iterator[tuple[int, h5py.h5d.StoreInfo]]:
+        """(first sample, HDF5 chunk info) of each signal chunk overlapping samples ``[start, stop)``
+        (store signals are always chunked along time only: :func:`write_store`)."""
+        rows = self._signal.chunks[0]
+        for first in range(start // rows * rows, stop, rows):
+            yield first, self._signal.id.get_chunk_info_by_coord((first, 0))
 
     def _read(self, dataset: h5py.Dataset, start: int, stop: int, out: np.ndarray | None, what: str) -> np.ndarray:
         self._check_range(start, stop)

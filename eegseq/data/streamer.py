@@ -328,7 +328,6 @@ class LaneStreamer:
             slot, window = self._locate(plan, first_step + done, ends)
             if slot is None:  # the lane has played its recordings: padding to the epoch's end
                 out[done:] = 0
-                block.recording = -1
                 break
             rec_index = plan[slot]
             rec = self.recordings[rec_index]
