@@ -263,16 +263,26 @@ def test_reads_into_a_buffer_equal_hdf5_reads_across_chunk_boundaries(tmp_path, 
 
 
 @pytest.mark.parametrize("chunk_samples", [256, 4096])
-def test_read_ahead_covers_partial_and_whole_chunks(tmp_path, chunk_samples):
+def test_read_ahead_advises_exactly_the_chunks_of_the_range(tmp_path, monkeypatch, chunk_samples):
+    import h5py
+
     signal = np.arange(3000 * 2, dtype=np.float32).reshape(3000, 2)
     path = write_store(Recording(signal, SFREQ, ("a", "b")), tmp_path / "r.h5", recording_id="r",
                        source_sha256="0" * 64, chunk_samples=chunk_samples)
+    with h5py.File(path, "r") as f:  # reference: every chunk's row span and bytes, from HDF5's index
+        data = f["signal"]
+        chunks = [data.id.get_chunk_info(i) for i in range(data.id.get_num_chunks())]
+    advised = []
+    monkeypatch.setattr("os.posix_fadvise", lambda fd, offset, length, advice: advised.append((offset, length)))
     with StoreReader(path) as store:
-        store.read_ahead(100, 2900)
-        store.read_ahead(5, 5)
+        for start, stop in [(100, 2900), (255, 257), (5, 5)]:
+            advised.clear()
+            store.read_ahead(start, stop)
+            expected = [(c.byte_offset, c.size) for c in chunks
+                        if start < stop and c.chunk_offset[0] < stop and start < c.chunk_offset[0] + chunk_samples]
+            assert sorted(advised) == sorted(expected)
         with pytest.raises(IndexError):
             store.read_ahead(0, 3001)
-        np.testing.assert_array_equal(store.read(100, 2900), signal[100:2900])
 
 
 def test_batches_kept_by_the_consumer_are_never_overwritten(stores):
