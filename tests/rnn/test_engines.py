@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from comparison import assert_close_at_scale
+
 from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, StreamRNN
 
 
@@ -34,4 +36,4 @@ def test_engines_agree_in_training_with_gradients(Cell, preset):
         results[name] = [y, *tape.gradient(loss, [x, *layer.trainable_weights])]
     for name in ("xla", "default"):
         for got, want in zip(results[name], results["loop"]):
-            np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5, rtol=1e-5)
+            assert_close_at_scale(got.numpy(), want.numpy())
