@@ -5,13 +5,15 @@ One training step (forward, backward, Adam update) of a 2-layer recurrent model
 
 * ``stock_rd``: ``tf_keras.layers.LSTM/GRU(recurrent_dropout=0.25)`` (the baseline of the ratios),
 * ``stock``: the stock layer without dropout,
-* every eegseq preset with rate 0.25 (``StreamRNN``, training mode).
+* every eegseq preset with rate 0.25 (``StreamRNN``, training mode, default engine),
+* for the LSTM, ``none`` and ``weight_drop`` forced onto TensorFlow's fused block LSTM kernel
+  (``+fused``), which the default engine on the CPU is compared against.
 
 Variants are timed round-robin (one step of each, repeated) so that machine noise hits all of
 them alike; the table shows medians and the ratio to ``stock_rd``. Targets (issue 2): every
 preset <= 0.5x, ``none`` and ``weight_drop`` <= 0.3x.
 
-    python benchmarks/rnn_speed.py [--repeats 7] [--steps 1500] [--cells lstm gru]
+    python benchmarks/rnn_speed.py [--repeats 7] [--steps 1500] [--cells lstm gru] [--presets gal none ...]
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import tf_keras as keras  # noqa: E402
 
 from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, StreamRNN  # noqa: E402
 
+tf.get_logger().setLevel("ERROR")  # one tf.function per model is intended, not a retracing bug
+
 RATE = 0.25
 CELLS = {"lstm": (DropoutLSTMCell, keras.layers.LSTM), "gru": (DropoutGRUCell, keras.layers.GRU)}
 
@@ -42,9 +46,9 @@ def build_model(cell_name: str, variant: str, steps: int, features: int, units: 
             dropout = RATE if variant == "stock_rd" else 0.0
             x = stock_layer(units, return_sequences=not last, recurrent_dropout=dropout)(x)
         else:
-            rate = None if variant == "none" else RATE
-            cell = eeg_cell(units, variant, rate=rate)
-            x = StreamRNN(cell, return_sequences=not last, seed=layer_index)(x, training=True)
+            preset, fused = variant.removesuffix("+fused"), True if variant.endswith("+fused") else None
+            cell = eeg_cell(units, preset, rate=None if preset == "none" else RATE)
+            x = StreamRNN(cell, return_sequences=not last, seed=layer_index, use_fused=fused)(x, training=True)
     return keras.Model(inputs, keras.layers.Dense(1)(x))
 
 
@@ -70,16 +74,18 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((args.batch, args.steps, args.features), dtype=np.float32))
     y = tf.constant(rng.standard_normal((args.batch, 1), dtype=np.float32))
-    variants = ["stock_rd", "stock", *PRESETS]
     print(f"device: {'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'}; batch {args.batch}, "
           f"{args.steps} steps, {args.features} features, {args.units} units, 2 layers, rate {RATE}; "
           f"median of {args.repeats} training steps")
     for cell_name in args.cells:
+        fused = [f"{p}+fused" for p in ("none", "weight_drop") if p in args.presets and cell_name == "lstm"]
+        variants = ["stock_rd", "stock", *args.presets, *fused]
         steps = {v: make_step(build_model(cell_name, v, args.steps, args.features, args.units), x, y) for v in variants}
         for step in steps.values():  # trace and warm up
             step()

@@ -167,31 +167,60 @@ class DropoutCellBase(keras.layers.Layer):
     has_cell_state = False
 
     # ---- the recurrence ------------------------------------------------------------------------
-    def recurrent_product(self, h: tf.Tensor, recurrent_mask, kernel: tf.Tensor) -> tf.Tensor:
-        """``h U`` with Gal's mask: ``(h ⊙ m_k) U_k`` per gate block ``k``.
+    def recurrent_term(self, h: tf.Tensor, recurrent_mask, weights: tuple) -> tf.Tensor:
+        """``a = (h ⊙ m) U (+ b_h)``: the only place a step touches the recurrent weights.
 
-        ``recurrent_mask`` is None, a scalar (inference) or ``(batch, units)`` (tied), with ``kernel``
-        ``(units, G*u)`` -> ``(batch, G*u)``; or gate-major ``(G, batch, units)`` (untied) with ``kernel``
-        ``(G, units, units)`` from :meth:`prepare_loop` -> ``(G, batch, units)``.
+        Gal's mask ``m`` is None, a scalar (inference), ``(batch, units)`` (tied) with ``weights[0]``
+        ``(units, G*u)`` -> ``(batch, G*u)``; or gate-major ``(G, batch, units)`` (untied, one mask per
+        gate block) with ``weights[0]`` ``(G, units, units)`` from :meth:`prepare_loop` ->
+        ``(G, batch, units)``. ``weights[1]``, when present, is the GRU's recurrent bias ``b_h``.
         """
-        if recurrent_mask is None:
-            return tf.matmul(h, kernel)
-        if kernel.shape.rank == 2:
-            return tf.matmul(h * recurrent_mask, kernel)
-        return tf.matmul(h[None] * recurrent_mask, kernel)
+        kernel = weights[0]
+        if recurrent_mask is not None:
+            h = h * recurrent_mask if kernel.shape.rank == 2 else h[None] * recurrent_mask
+        term = tf.matmul(h, kernel)
+        return term if len(weights) == 1 else term + weights[1]
 
-    def step(self, projected_inputs: tf.Tensor, states: tuple, masks: dict, weights: tuple):
-        """One timestep of the contract's equations.
+    def recurrent_weight_gradients(self, h_prev_seq, recurrent_mask, d_term_seq, weights: tuple) -> tuple:
+        """The gradient of :meth:`recurrent_term` with respect to ``weights``, summed over a window.
+
+        One matrix product over all ``steps × batch`` rows instead of a small one per step.
+
+        Args:
+            h_prev_seq: ``(steps, batch, units)``, the ``h_{t-1}`` of every step.
+            recurrent_mask: as in :meth:`recurrent_term`, or per step with a leading ``steps`` axis.
+            d_term_seq: ``(steps, ...)``, the gradient with respect to every step's term.
+            weights: the loop weights, whose shapes the gradients take.
+        """
+        gate_major = weights[0].shape.rank == 3
+        if gate_major:
+            h_prev_seq = h_prev_seq[:, None]  # (steps, 1, batch, units): broadcast over gate blocks
+        if recurrent_mask is not None:
+            h_prev_seq = h_prev_seq * recurrent_mask
+        if gate_major:
+            d_kernel = tf.einsum("tgbi,tgbj->gij", h_prev_seq, d_term_seq)
+            d_bias_axes = (0, 2)
+        else:
+            d_kernel = tf.einsum("tbi,tbj->ij", h_prev_seq, d_term_seq)
+            d_bias_axes = (0, 1)
+        if len(weights) == 1:
+            return (d_kernel,)
+        return d_kernel, tf.reshape(tf.reduce_sum(d_term_seq, d_bias_axes), tf.shape(weights[1]))
+
+    def step(self, projected_inputs: tf.Tensor, states: tuple, masks: dict, weights: tuple) -> tuple:
+        """One timestep of the contract's equations: ``states_{t-1}`` -> ``states_t``.
 
         Args:
             projected_inputs: ``x_t W + b_x``, ``(batch, G*u)`` (gate-major ``(G, batch, u)``).
-            states: the cell's Keras states (``(h, c)`` LSTM, ``(h,)`` GRU), each ``(batch, units)``.
+            states: the cell's Keras states (``(h, c)`` LSTM, ``(h,)`` GRU), each ``(batch, units)``;
+                the output ``h_t`` is ``states_t[0]``.
             masks: this step's masks by name (absent = no mask); per-lane ``(batch, ...)`` or scalars.
             weights: from :meth:`prepare_loop`.
-
-        Returns:
-            ``(h_t, new_states)``.
         """
+        return self.advance(projected_inputs, self.recurrent_term(states[0], masks.get("recurrent"), weights), states, masks)
+
+    def advance(self, projected_inputs: tf.Tensor, recurrent: tf.Tensor, states: tuple, masks: dict) -> tuple:
+        """The step's equations given its recurrent term ``a_t`` (:meth:`recurrent_term`): the new states."""
         raise NotImplementedError
 
     # ---- tf_keras.layers.RNN cell API ----------------------------------------------------------
@@ -205,8 +234,8 @@ class DropoutCellBase(keras.layers.Layer):
         masks = self._masks_for_plain_rnn(inputs, training)
         projected = self.project_inputs(inputs, masks.get("input"))
         projected, loop_masks, weights = self.prepare_loop(projected, masks)
-        h, new_states = self.step(projected, states, loop_masks, weights)
-        return h, list(new_states)
+        new_states = self.step(projected, states, loop_masks, weights)
+        return new_states[0], list(new_states)
 
     def _masks_for_plain_rnn(self, inputs, training) -> dict:
         if not training:

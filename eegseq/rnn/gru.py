@@ -47,10 +47,8 @@ class DropoutGRUCell(DropoutCellBase):
     def recurrent_bias(self):
         return self.bias[1]
 
-    def step(self, projected_inputs, states, masks, weights):
+    def advance(self, projected_inputs, recurrent, states, masks):
         (h_prev,) = states
-        kernel, recurrent_bias = weights
-        recurrent = self.recurrent_product(h_prev, masks.get("recurrent"), kernel) + recurrent_bias
         x_z, x_r, x_h = self.split_gates(projected_inputs)
         a_z, a_r, a_h = self.split_gates(recurrent)
         z = tf.sigmoid(x_z + a_z)
@@ -63,4 +61,4 @@ class DropoutGRUCell(DropoutCellBase):
             h = h * masks["memory"]
         if "zoneout_h" in masks:
             h = h + masks["zoneout_h"] * (h_prev - h)
-        return h, (h,)
+        return (h,)

@@ -28,7 +28,8 @@ class DropoutLSTMCell(DropoutCellBase):
     """LSTM cell whose recurrent dropout scheme, scope and scaling are options.
 
     States (Keras' own): ``[h, c]``, each ``(batch, units)``. See :class:`DropoutCellBase` for the
-    arguments. Equations, with ``z_k = x_t W_k + b_k + (h_{t-1} ⊙ m_k) U_k``::
+    arguments. Equations, with the recurrent term ``a_k = (h_{t-1} ⊙ m_k) U_k`` and
+    ``z_k = x_t W_k + b_k + a_k``::
 
         i, f, o = σ(z_i), σ(z_f), σ(z_o);   g = tanh(z_g)
         semeniuta:  c̃ = f ⊙ c_{t-1} + i ⊙ (g ⊙ m)          else  c̃ = f ⊙ c_{t-1} + i ⊙ g
@@ -58,10 +59,9 @@ class DropoutLSTMCell(DropoutCellBase):
     def input_bias(self):
         return self.bias
 
-    def step(self, projected_inputs, states, masks, weights):
+    def advance(self, projected_inputs, recurrent, states, masks):
         h_prev, c_prev = states
-        (kernel,) = weights
-        z = projected_inputs + self.recurrent_product(h_prev, masks.get("recurrent"), kernel)
+        z = projected_inputs + recurrent
         z_i, z_f, z_g, z_o = self.split_gates(z)
         g = tf.tanh(z_g)
         if "update" in masks:
@@ -74,4 +74,4 @@ class DropoutLSTMCell(DropoutCellBase):
             c = c + masks["zoneout_c"] * (c_prev - c)  # = d ⊙ c_prev + (1 - d) ⊙ c̃
         if "zoneout_h" in masks:
             h = h + masks["zoneout_h"] * (h_prev - h)
-        return h, (h, c)
+        return h, c

@@ -1,11 +1,16 @@
-"""The loop over a window's timesteps, compiled with XLA and differentiated by recomputation.
+"""The loop over a window's timesteps, compiled with XLA, with a hand-ordered backward pass.
 
 TensorFlow's graph executor pays tens of microseconds per op per timestep, which dominates a
 small recurrent cell over thousands of steps. XLA compiles the whole loop into one kernel, but a
 ``jit_compile`` function's gradient cannot hand its per-step accumulators back to TensorFlow.
-So the forward loop and a vector-Jacobian product that recomputes the forward loop inside one
-XLA program are two compiled functions joined by ``tf.custom_gradient``: the backward pass runs
-the window twice (cheap once compiled) and no per-step activations are kept between the passes.
+So the forward loop and the backward pass are two compiled functions joined by
+``tf.custom_gradient``. The forward keeps every step's states (the same size as the output
+sequence). The backward walks the window in reverse: at each step it differentiates the cell's own
+``advance`` and recurrent term (automatic differentiation of the equations in ``lstm.py`` /
+``gru.py``, so no equation is written twice) with respect to that step's inputs and states only,
+and leaves the recurrent weights' gradient to one matrix product over all steps after the loop
+(:meth:`~eegseq.rnn.cell_base.DropoutCellBase.recurrent_weight_gradients`), instead of a small
+outer product per step.
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ class WindowRecurrence:
 
     Args:
         cell: a dropout cell (its ``step`` holds the equations).
-        return_sequences: also collect every step's output.
-        jit_compile: compile with XLA (recomputing backward); False runs a plain ``tf.while_loop``
-            differentiated by TensorFlow.
+        return_sequences: also return every step's output.
+        jit_compile: compile with XLA (with the backward pass above); False runs a plain
+            ``tf.while_loop`` differentiated by TensorFlow.
 
     Call args (all time-major, prepared by the cell's ``prepare_loop``):
         projected: ``(steps, ...)`` projected inputs.
@@ -48,52 +53,88 @@ class WindowRecurrence:
         self.jit_compile = jit_compile
         if jit_compile:
             self._forward = tf.function(self._loop, jit_compile=True, autograph=False)
-            self._backward = tf.function(self._vjp, jit_compile=True, autograph=False)
+            self._backward = tf.function(self._reverse_loop, jit_compile=True, autograph=False)
 
-    def _loop(self, projected, states, constant_masks, step_masks, weights):
+    @staticmethod
+    def _step_masks(constant_masks, per_step, t):
+        masks = dict(constant_masks)
+        masks.update({name: ta.read(t) for name, ta in per_step.items()})
+        return masks
+
+    def _loop(self, projected, states, constant_masks, step_masks, weights, kept_states=None):
+        """The forward loop. Returns ``(sequences, final_states)``: ``sequences`` stacks the first
+        ``kept_states`` states of every step (default: the output ``h`` if ``return_sequences``)."""
+        if kept_states is None:
+            kept_states = int(self.return_sequences)
         steps = tf.shape(projected)[0]
         inputs = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
         per_step = {name: tf.TensorArray(tf.float32, size=steps).unstack(m) for name, m in step_masks.items()}
 
-        def advance(t, states):
-            masks = dict(constant_masks)
-            masks.update({name: ta.read(t) for name, ta in per_step.items()})
-            return self.cell.step(inputs.read(t), states, masks, weights)
+        def body(t, states, sequences):
+            new_states = tuple(self.cell.step(inputs.read(t), states, self._step_masks(constant_masks, per_step, t), weights))
+            return t + 1, new_states, tuple(seq.write(t, s) for seq, s in zip(sequences, new_states))
 
-        def body_with_outputs(t, states, outputs):
-            h, new_states = advance(t, states)
-            return t + 1, tuple(new_states), outputs.write(t, h)
-
-        def body(t, states):
-            return t + 1, tuple(advance(t, states)[1])
-
-        loop_vars = (tf.constant(0), tuple(states))
-        if self.return_sequences:
-            loop_vars += (tf.TensorArray(projected.dtype, size=steps),)
-        result = tf.while_loop(
+        sequences = tuple(tf.TensorArray(projected.dtype, size=steps) for _ in range(kept_states))
+        _, final, sequences = tf.while_loop(
             lambda t, *_: t < steps,
-            body_with_outputs if self.return_sequences else body,
-            loop_vars,
+            body,
+            (tf.constant(0), tuple(states), sequences),
             maximum_iterations=steps,
             parallel_iterations=32,
         )
-        return (result[2].stack() if self.return_sequences else None), result[1]
+        return tuple(seq.stack() for seq in sequences), final
 
-    def _flat(self, result):
-        outputs, final = result
-        return ([outputs] if self.return_sequences else []) + list(final)
+    def _reverse_loop(self, projected, states, state_seqs, constant_masks, step_masks, weights, upstream):
+        """Gradients with respect to ``(projected, *states, *weights)`` given the forward's state
+        sequences and the upstream gradients (of the outputs if ``return_sequences``, then of the
+        final states)."""
+        cell, n_states = self.cell, len(states)
+        steps = tf.shape(projected)[0]
+        prev_seqs = [tf.concat([s[None], seq[:-1]], 0) for s, seq in zip(states, state_seqs)]
+        inputs = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
+        prev = [tf.TensorArray(projected.dtype, size=steps).unstack(seq) for seq in prev_seqs]
+        per_step = {name: tf.TensorArray(tf.float32, size=steps).unstack(m) for name, m in step_masks.items()}
+        d_outputs = tf.TensorArray(projected.dtype, size=steps).unstack(upstream[0]) if self.return_sequences else None
 
-    def _vjp(self, projected, states, constant_masks, step_masks, weights, upstream):
-        sources = [projected, *states, *weights]
-        with tf.GradientTape() as tape:
-            tape.watch(sources)
-            flat = self._flat(self._loop(projected, states, constant_masks, step_masks, weights))
-        return tape.gradient(flat, sources, output_gradients=upstream, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        def body(i, d_states, d_projected, d_terms):
+            t = steps - 1 - i
+            masks = self._step_masks(constant_masks, per_step, t)
+            step_input, step_states = inputs.read(t), [ta.read(t) for ta in prev]
+            if d_outputs is not None:
+                d_states = (d_states[0] + d_outputs.read(t), *d_states[1:])
+            with tf.GradientTape() as tape:
+                tape.watch([step_input, *step_states])
+                term = cell.recurrent_term(step_states[0], masks.get("recurrent"), weights)
+                new_states = cell.advance(step_input, term, tuple(step_states), masks)
+            # Not the weights: their gradient is one product over all steps after the loop.
+            grads = tape.gradient(
+                list(new_states),
+                [step_input, term, *step_states],
+                output_gradients=list(d_states),
+                unconnected_gradients=tf.UnconnectedGradients.ZERO,
+            )
+            return i + 1, tuple(grads[2:]), d_projected.write(t, grads[0]), d_terms.write(t, grads[1])
+
+        _, d_initial, d_projected, d_terms = tf.while_loop(
+            lambda i, *_: i < steps,
+            body,
+            (
+                tf.constant(0),
+                tuple(upstream[-n_states:]),
+                tf.TensorArray(projected.dtype, size=steps),
+                tf.TensorArray(projected.dtype, size=steps),
+            ),
+            maximum_iterations=steps,
+        )
+        recurrent_mask = step_masks.get("recurrent", constant_masks.get("recurrent"))
+        d_weights = cell.recurrent_weight_gradients(prev_seqs[0], recurrent_mask, d_terms.stack(), weights)
+        return [d_projected.stack(), *d_initial, *d_weights]
 
     def __call__(self, projected, states, constant_masks, step_masks, weights):
         states, weights = tuple(states), tuple(weights)
         if not self.jit_compile:
-            return self._loop(projected, states, constant_masks, step_masks, weights)
+            sequences, final = self._loop(projected, states, constant_masks, step_masks, weights)
+            return (sequences[0] if self.return_sequences else None), final
         n_states = len(states)
 
         # The compiled functions are called on stop_gradient'ed inputs: a tape that saw them would
@@ -104,11 +145,12 @@ class WindowRecurrence:
         def run(projected, *flat_inputs):
             projected, flat_inputs = _frozen(projected), _frozen(list(flat_inputs))
             own_states, own_weights = tuple(flat_inputs[:n_states]), tuple(flat_inputs[n_states:])
-            flat = self._flat(self._forward(projected, own_states, constant_masks, step_masks, own_weights))
+            state_seqs, final = self._forward(projected, own_states, constant_masks, step_masks, own_weights, n_states)
+            flat = ([state_seqs[0]] if self.return_sequences else []) + list(final)
 
             def grad(*upstream):
                 upstream = _frozen(_zeros_for_none(upstream, flat))
-                return self._backward(projected, own_states, constant_masks, step_masks, own_weights, upstream)
+                return self._backward(projected, own_states, state_seqs, constant_masks, step_masks, own_weights, upstream)
 
             return flat, grad
 

@@ -36,7 +36,9 @@ class StreamRNN(keras.layers.Layer):
         return_state: also return the carried state list (``[output, *states]``).
         stateful: keep the state in variables between calls (needs a fixed batch size).
         seed: this layer's mask seed; give each layer of a model its own.
-        use_fused: run windows in which no mask acts inside the recurrence with the fused LSTM kernel.
+        use_fused: run LSTM windows in which no mask acts inside the recurrence with TensorFlow's
+            fused block LSTM kernel. None (default): only where a GPU is visible; on the CPU the
+            XLA loop with its backward pass is faster (see ``benchmarks/rnn_speed.py``).
         jit_compile: compile the loop over timesteps with XLA (see :mod:`eegseq.rnn.recurrence`);
             False runs a plain ``tf.while_loop``.
 
@@ -60,7 +62,7 @@ class StreamRNN(keras.layers.Layer):
         return_state: bool = False,
         stateful: bool = False,
         seed: int = 0,
-        use_fused: bool = True,
+        use_fused: bool | None = None,
         jit_compile: bool = True,
         **kwargs,
     ):
@@ -219,7 +221,8 @@ class StreamRNN(keras.layers.Layer):
         if input_mask is not None and not isinstance(input_mask, float):
             input_mask = input_mask[None]  # (1, batch, features): reused at every step
         projected, loop_masks, weights = cell.prepare_loop(cell.project_inputs(inputs_tm, input_mask), masks)
-        if self.use_fused and cell.has_cell_state and not loop_masks:
+        use_fused = self.use_fused if self.use_fused is not None else bool(tf.config.list_logical_devices("GPU"))
+        if use_fused and cell.has_cell_state and not loop_masks:
             masked = inputs_tm if input_mask is None else inputs_tm * input_mask
             h_seq, c_seq = fused.block_lstm(masked, cell_states[0], cell_states[1], cell.kernel, weights[0], cell.bias)
             return h_seq, (h_seq[-1], c_seq[-1])
