@@ -100,7 +100,6 @@ class _Block:
     """One lane's buffer; rows ``[0, stop - start)`` hold samples ``[start, stop)`` of ``recording``."""
 
     signal: np.ndarray  # (capacity, n_channels) float32, normalised when stats are given
-    valid: np.ndarray  # (capacity,) bool
     recording: int = -1
     start: int = 0
     stop: int = 0
@@ -195,7 +194,9 @@ class LaneStreamer:
             raise ValueError("LaneStreamer: duplicate recording ids among the stores")
         self.channels: tuple[str, ...] = channels
         self._n_windows = np.array([-(-r.n_samples // config.window) for r in self.recordings])
-        self._window_labels: dict[int, np.ndarray] = {}  # per recording, computed on first play
+        # per recording, computed on first play
+        self._window_labels: dict[int, np.ndarray] = {}
+        self._window_validity: dict[int, np.ndarray] = {}
 
     @classmethod
     def from_manifest(cls, manifest: str | os.PathLike, split: str, config: StreamConfig,
@@ -280,8 +281,7 @@ class LaneStreamer:
                                  f"got epoch {epoch} step {step} with order {start.get('order', [])[:3]}..., "
                                  f"expected order {expected['order'][:3]}...")
         capacity, b = cfg.block_samples, len(self.lanes)
-        blocks = [_Block(np.empty((capacity, self.n_channels), np.float32), np.empty(capacity, bool))
-                  for _ in self.lanes]
+        blocks = [_Block(np.empty((capacity, self.n_channels), np.float32)) for _ in self.lanes]
         signals = RecycledArrays((steps_per_group, b, cfg.context + cfg.window, self.n_channels))
         try:
             yield from self._groups(epoch, step, epochs, steps_per_group, blocks, signals)
@@ -336,11 +336,9 @@ class LaneStreamer:
             windows = np.arange(window, window + count)
             starts = windows * cfg.window
             stops = np.minimum(starts + cfg.window, rec.n_samples)
-            n_valid = np.add.reduceat(block.valid[starts[0] - block.start : stops[-1] - block.start].view(np.uint8),
-                                      starts - starts[0], dtype=np.int64)
             run = slice(done, done + count)
             values["reset"][run] = windows == 0
-            values["valid"][run] = n_valid >= cfg.min_valid_fraction * (stops - starts)
+            values["valid"][run] = self._validity_of(rec_index, block)[window : window + count]
             values["label"][run] = self._labels_of(rec_index)[window : window + count]
             values["recording_id"][run] = rec.id.encode()
             values["start"][run] = starts
@@ -387,6 +385,21 @@ class LaneStreamer:
         out[offset : offset + len(samples)] = samples
         out[offset + len(samples) :] = 0
 
+    def _validity_of(self, rec_index: int, block: _Block) -> np.ndarray:
+        """Whether each window of recording ``rec_index`` is valid, bool ``(n_windows,)``.
+
+        Read once per recording from its whole validity mask (a byte per sample, gzip: h5py
+        holds the GIL while it inflates, so not per block) and kept: a byte per window."""
+        validity = self._window_validity.get(rec_index)
+        if validity is None:
+            rec, width = self.recordings[rec_index], self.config.window
+            valid = block.reader(rec_index, rec.path).read_valid(0, rec.n_samples)
+            starts = np.arange(0, rec.n_samples, width)
+            n_valid = np.add.reduceat(valid.view(np.uint8), starts, dtype=np.int64)
+            lengths = np.minimum(starts + width, rec.n_samples) - starts
+            validity = self._window_validity[rec_index] = n_valid >= self.config.min_valid_fraction * lengths
+        return validity
+
     def _labels_of(self, rec_index: int) -> np.ndarray:
         labels = self._window_labels.get(rec_index)
         if labels is None:
@@ -401,7 +414,6 @@ class LaneStreamer:
         block.close_except(rec_index)
         store = block.reader(rec_index, rec.path)
         store.read(first, stop, out=block.signal[: stop - first])
-        store.read_valid(first, stop, out=block.valid[: stop - first])
         if self.stats is not None:
             self.stats.apply(block.signal[: stop - first], out=block.signal[: stop - first])
         block.recording, block.start, block.stop = rec_index, first, stop

@@ -43,8 +43,9 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
 
     The Python generator hands over groups of consecutive steps of about ``group_bytes`` of
     signal (:meth:`LaneStreamer.batch_groups`; at least one step), which TensorFlow adopts
-    without a copy (64-byte aligned) and splits into steps in C++: the fewer Python calls per
-    step, the less the producer competes with the training loop for the GIL. Prefetching runs
+    without a copy (64-byte aligned) and splits into steps in C++, as views of the group: the
+    fewer Python calls per step, the less the producer competes with the training loop for the
+    GIL, and no step's signal is copied between the producer and the model. Prefetching runs
     the generator ahead of the consumer: checkpoint the position from the ``epoch``/``step`` of
     the last *consumed* batch, ``streamer.position(epoch, step + 1)``.
     """
@@ -55,13 +56,19 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     def generate():
         groups = (s.batch_groups(start=start, epochs=epochs, steps_per_group=steps_per_group) for s in streamers)
         for per_streamer in zip(*groups):
-            # arrays (k, streamers, ...), unbatched twice: step by step, each step's streamers in order
+            # arrays (k, streamers, ...) flattened to (k * streamers, ...): step by step, each step's
+            # streamers in order
             signal = (per_streamer[0]["signal"][:, None] if len(per_streamer) == 1  # a view: adopted, not copied
                       else np.stack([g["signal"] for g in per_streamer], axis=1))
-            packed = [np.stack([g[key].astype(np.int64) for key in _PACKED], axis=-1) for g in per_streamer]
-            epoch_step = [np.stack([g["epoch"], g["step"]], axis=-1) for g in per_streamer]
-            yield (signal, np.stack(packed, axis=1), np.stack([g["recording_id"] for g in per_streamer], axis=1),
-                   np.stack(epoch_step, axis=1))
+            packed = np.stack([np.stack([g[key].astype(np.int64) for key in _PACKED], axis=-1) for g in per_streamer], 1)
+            recording_id = np.stack([g["recording_id"] for g in per_streamer], axis=1)
+            epoch_step = np.stack([np.stack([g["epoch"], g["step"]], axis=-1) for g in per_streamer], axis=1)
+            yield tuple(a.reshape((-1, *a.shape[2:])) for a in (signal, packed, recording_id, epoch_step))
+
+    def split(*group):
+        # Indexing the first axis of an aligned tensor makes a view (``unbatch`` would copy every step).
+        steps = tf.data.Dataset.range(tf.shape(group[0], out_type=tf.int64)[0])
+        return steps.map(lambda i: tuple(component[i] for component in group))
 
     def unpack(signal, packed, recording_id, epoch_step):
         batch = {"signal": signal, "recording_id": recording_id, "epoch": epoch_step[0], "step": epoch_step[1]}
@@ -69,13 +76,11 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
         return batch
 
     b = len(streamers[0].lanes)
-    group = (None, len(streamers))
-    signature = (tf.TensorSpec(group + tuple(specs["signal"].shape), tf.float32),
-                 tf.TensorSpec(group + (b, len(_PACKED)), tf.int64), tf.TensorSpec(group + (b,), tf.string),
-                 tf.TensorSpec(group + (2,), tf.int64))
+    signature = (tf.TensorSpec((None, *specs["signal"].shape), tf.float32), tf.TensorSpec((None, b, len(_PACKED)), tf.int64),
+                 tf.TensorSpec((None, b), tf.string), tf.TensorSpec((None, 2), tf.int64))
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
     # the generator works a group ahead of the steps being consumed, not only when they run out
-    return dataset.prefetch(1).unbatch().unbatch().map(unpack).prefetch(prefetch)
+    return dataset.prefetch(1).flat_map(split).map(unpack).prefetch(prefetch)
 
 
 def replica_shards(input_context: tf.distribute.InputContext | None) -> tuple[list[int], int]:
