@@ -127,7 +127,9 @@ class RecycledArrays:
     """
 
     # 4: in a tf.data pipeline one group is being filled, one waits in the generator's prefetch
-    # slot, one is being split into steps, and the previous one is still referenced by the generator
+    # slot, one is being split into steps (views of it, so it is held until its last step has
+    # been consumed), and the previous one is still referenced by the generator; past that a
+    # fresh array is allocated
     def __init__(self, shape: tuple[int, ...], capacity: int = 4) -> None:
         self.shape, self.capacity = shape, capacity
         self._arrays: list[np.ndarray] = []
