@@ -90,7 +90,7 @@ def main() -> None:
                 elapsed, waited, played, state = timed_steps(trainer, source, state, n)
                 rounds[name].append(elapsed)
                 waits[name].append(waited)
-                seconds = played if name == "streamed" else seconds
+                seconds = played  # the same steps both ways
     s, m = statistics.median(rounds["streamed"]), statistics.median(rounds["in memory"])
     stream_wait = [(w - v) / t for w, v, t in zip(waits["streamed"], waits["in memory"], rounds["streamed"])]
     print(f"config {args.config}: {config.stream.lanes} lanes x {config.stream.window_seconds:g} s windows, "

@@ -231,13 +231,14 @@ class Trainer:
         total_steps = sum(self.streamer.steps_in_epoch(e) for e in range(train.epochs))
         bar = tqdm(total=total_steps, initial=progress.global_step, unit="step", disable=not (train.progress and self.is_chief),
                    mininterval=0.2 if sys.stderr.isatty() else 30.0)  # a log file (docker logs) gets a line per 30 s
-        started, seconds_played, waited = time.perf_counter(), 0.0, None
+        started, seconds_played, waited = time.perf_counter(), 0.0, 0.0
+        clocked = not train.deterministic  # see step()
         try:
             for _ in range(progress.global_step, total_steps):  # the stream from the position holds exactly these
                 loss, seconds, state, epoch, step, wait = self.step(batches, state)
                 loss, epoch, step = float(loss.numpy()), int(epoch.numpy()), int(step.numpy())
-                if wait is not None:
-                    waited = (waited or 0.0) + float(wait.numpy())
+                wait = float(wait.numpy()) if clocked else 0.0
+                waited += wait
                 self._guard(loss, progress)
                 progress.global_step += 1
                 progress.position = self.streamer.position(epoch, step + 1)
@@ -245,12 +246,12 @@ class Trainer:
                 elapsed = time.perf_counter() - started
                 bar.update()
                 bar.set_postfix(loss=f"{loss:.4f}", rec_s_per_s=f"{seconds_played / elapsed:.0f}",
-                                **({} if waited is None else {"input_wait": f"{waited / elapsed:.1%}"}))
+                                **({"input_wait": f"{waited / elapsed:.1%}"} if clocked else {}))
                 if writer is not None:
                     with writer.as_default():
                         tf.summary.scalar("train/loss", loss, step=progress.global_step)
-                        if wait is not None:
-                            tf.summary.scalar("train/input_wait_ms", 1e3 * float(wait.numpy()), step=progress.global_step)
+                        if clocked:
+                            tf.summary.scalar("train/input_wait_ms", 1e3 * wait, step=progress.global_step)
                 progress.recent_losses = (progress.recent_losses + [loss])[-200:]
                 epoch_done = step + 1 == self.streamer.steps_in_epoch(epoch)
                 if epoch_done:
