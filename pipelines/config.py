@@ -64,7 +64,7 @@ class StreamSection(_Section):
     lanes: int = Field(8, ge=1, description="lanes of the global batch")
     window_seconds: float = Field(10.0, gt=0)
     min_valid_fraction: float = Field(0.5, ge=0, le=1)
-    block_seconds: float = Field(600.0, gt=0, description="seconds read at once per lane")
+    block_seconds: float = Field(600.0, gt=0, description="seconds each lane asks the OS to read ahead at once")
     labels: LabelRule = LabelRule()
 
 

@@ -15,13 +15,13 @@ recording's first sample. Signals are normalised with :class:`ChannelStats` when
 (padding stays zero). A window is ``valid`` when at least ``min_valid_fraction`` of its real
 samples are not drop-outs; invalid windows stay in the stream so state stays continuous.
 
-Memory. Each lane holds one buffer of ``max(block_samples, window + context)`` samples of its
-current recording, filled by one contiguous read (``os.preadv`` of the stored chunks: no GIL
-held), normalised in place, and reused for the lane's next block (fresh pages would cost a page
-fault each); the OS is asked to read each lane's next block ahead. Windows are copied out of it
-into the batch, a lane's consecutive windows in one strided copy. Batch memory is recycled once
-no one refers to it any more, so the stream holds about ``lanes x block`` plus a few groups of
-batches (:meth:`LaneStreamer.batch_groups`).
+Reading. Each window is read with its context straight from the page cache into its slot of
+the batch (``os.preadv`` of the stored chunks: no GIL held, no intermediate buffer) and
+normalised there while it is still in the CPU cache: every sample is copied once. Disk I/O is
+still issued in large blocks: each lane asks the OS to read ``block_samples`` ahead of the
+window it plays (``posix_fadvise(WILLNEED)``), and the first block of its next recording before
+the current one ends. Batch memory is recycled once no one refers to it any more, so the stream
+holds a few groups of batches (:meth:`LaneStreamer.batch_groups`) whatever the store's size.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class StreamConfig(BaseModel):
     window: int = Field(24_000, ge=1)
     context: int = Field(0, ge=0, description="receptive_field - 1 samples of left context")
     seed: int = 0
-    block_samples: int = Field(1 << 18, ge=1, description="samples read at once per lane")
+    block_samples: int = Field(1 << 18, ge=1, description="samples each lane asks the OS to read ahead at once")
     min_valid_fraction: float = Field(0.5, ge=0.0, le=1.0)
     labels: LabelRule = LabelRule()
 
@@ -96,24 +96,31 @@ class _Recording:
 
 
 @dataclass
-class _Block:
-    """One lane's buffer; rows ``[0, stop - start)`` hold samples ``[start, stop)`` of ``recording``."""
+class _Lane:
+    """One lane's open store files and how far the OS has been asked to read ahead in each."""
 
-    signal: np.ndarray  # (capacity, n_channels) float32, normalised when stats are given
-    recording: int = -1
-    start: int = 0
-    stop: int = 0
-    # open files of the lane's current and next recording: opening one costs ~1 ms with the GIL held
+    # opening a store file costs ~1 ms with the GIL held: a lane keeps its current and next one open
     readers: dict[int, StoreReader] = field(default_factory=dict)
+    requested: dict[int, int] = field(default_factory=dict)  # recording -> read ahead up to this sample
+    recording: int = -1
 
     def reader(self, recording: int, path: Path) -> StoreReader:
         if recording not in self.readers:
             self.readers[recording] = StoreReader(path)
         return self.readers[recording]
 
-    def close_except(self, *keep: int) -> None:
-        for recording in [r for r in self.readers if r not in keep]:
-            self.readers.pop(recording).close()
+    def enter(self, recording: int) -> None:
+        """The lane plays ``recording`` now: forget the others (a read-ahead of it is kept)."""
+        if recording != self.recording:
+            for other in [r for r in self.readers if r != recording]:
+                self.readers.pop(other).close()
+            self.requested = {r: until for r, until in self.requested.items() if r == recording}
+            self.recording = recording
+
+    def close(self) -> None:
+        for reader in self.readers.values():
+            reader.close()
+        self.readers.clear()
 
 
 class RecycledArrays:
@@ -269,9 +276,8 @@ class LaneStreamer:
         the end of an epoch; a group never spans two): every value gains a leading step axis
         (``signal`` ``(k, b, T, C)``, ``epoch`` and ``step`` ``(k,)``).
 
-        A lane's consecutive windows inside one block are copied by one strided NumPy copy, so
-        the Python work per step shrinks with the group: what keeps a producer thread from
-        holding the GIL the training loop needs.
+        The Python work per step shrinks with the group: what keeps a producer thread from holding
+        the GIL the training loop needs.
         """
         cfg = self.config
         epoch, step = 0, 0
@@ -282,19 +288,21 @@ class LaneStreamer:
                 raise ValueError(f"stream position does not match this dataset (recordings or config changed): "
                                  f"got epoch {epoch} step {step} with order {start.get('order', [])[:3]}..., "
                                  f"expected order {expected['order'][:3]}...")
-        capacity, b = cfg.block_samples, len(self.lanes)
-        blocks = [_Block(np.empty((capacity, self.n_channels), np.float32)) for _ in self.lanes]
+        b = len(self.lanes)
+        lanes = [_Lane() for _ in self.lanes]
         signals = RecycledArrays((steps_per_group, b, cfg.context + cfg.window, self.n_channels))
         try:
-            yield from self._groups(epoch, step, epochs, steps_per_group, blocks, signals)
+            yield from self._groups(epoch, step, epochs, steps_per_group, lanes, signals)
         finally:  # also when the consumer drops the generator
-            for block in blocks:
-                block.close_except()
+            for lane in lanes:
+                lane.close()
 
-    def _groups(self, epoch: int, step: int, epochs: int | None, steps_per_group: int, blocks: list[_Block],
+    def _groups(self, epoch: int, step: int, epochs: int | None, steps_per_group: int, lanes: list[_Lane],
                 signals: RecycledArrays) -> Iterator[dict[str, np.ndarray]]:
         b = len(self.lanes)
         while epochs is None or epoch < epochs:
+            for lane in lanes:  # a lane may play a recording again in a new epoch: read it ahead again
+                lane.requested.clear()
             schedule = self.schedule(epoch)
             plans = [schedule[lane] for lane in self.lanes]
             ends = [np.cumsum(self._n_windows[plan]) for plan in plans]
@@ -302,9 +310,9 @@ class LaneStreamer:
             for first_step in range(step, n_steps, steps_per_group):
                 k = min(steps_per_group, n_steps - first_step)
                 signal = signals.take()[:k]
-                lanes = [self._fill_lane(signal[:, row], plans[row], ends[row], first_step, blocks[row])
-                         for row in range(b)]
-                group = {key: np.stack([lane[key] for lane in lanes], axis=1) for key in lanes[0]}
+                values = [self._fill_lane(signal[:, row], plans[row], ends[row], first_step, lanes[row])
+                          for row in range(b)]
+                group = {key: np.stack([lane[key] for lane in values], axis=1) for key in values[0]}
                 steps = np.arange(first_step, first_step + k, dtype=np.int64)
                 yield {"signal": signal, **group, "epoch": np.full(k, epoch, np.int64), "step": steps}
             epoch, step = epoch + 1, 0
@@ -318,7 +326,7 @@ class LaneStreamer:
         return slot, int(step - (ends[slot - 1] if slot else 0))
 
     def _fill_lane(self, out: np.ndarray, plan: list[int], ends: np.ndarray, first_step: int,
-                   block: _Block) -> dict[str, np.ndarray]:
+                   lane: _Lane) -> dict[str, np.ndarray]:
         """Write the lane's windows of steps ``first_step ...`` into ``out`` ``(k, T, C)`` (with
         context, normalised; zeros for padding); return their per-window values, each ``(k,)``."""
         cfg, k = self.config, len(out)
@@ -333,14 +341,16 @@ class LaneStreamer:
                 break
             rec_index = plan[slot]
             rec = self.recordings[rec_index]
-            wanted = min(k - done, int(self._n_windows[rec_index]) - window)
-            count = self._copy_windows(out[done : done + wanted], plan, slot, window, block)
+            lane.enter(rec_index)
+            count = min(k - done, int(self._n_windows[rec_index]) - window)
+            for i in range(count):
+                self._read_window(out[done + i], plan, slot, window + i, lane)
             windows = np.arange(window, window + count)
             starts = windows * cfg.window
             stops = np.minimum(starts + cfg.window, rec.n_samples)
             run = slice(done, done + count)
             values["reset"][run] = windows == 0
-            values["valid"][run] = self._validity_of(rec_index, block)[window : window + count]
+            values["valid"][run] = self._validity_of(rec_index, lane)[window : window + count]
             values["label"][run] = self._labels_of(rec_index)[window : window + count]
             values["recording_id"][run] = rec.id.encode()
             values["start"][run] = starts
@@ -348,46 +358,42 @@ class LaneStreamer:
             done += count
         return values
 
-    def _copy_windows(self, out: np.ndarray, plan: list[int], slot: int, window: int, block: _Block) -> int:
-        """Copy windows ``window, window + 1, ...`` of the lane's recording ``plan[slot]`` with
-        their context into ``out`` ``(n, T, C)``, as many as its block holds (at least one:
-        reading a new block if needed); return how many."""
+    def _read_window(self, out: np.ndarray, plan: list[int], slot: int, window: int, lane: _Lane) -> None:
+        """Read window ``window`` of the lane's recording ``plan[slot]`` with its context into
+        ``out`` ``(T, C)``, normalised, zeros where it lies outside the recording."""
         cfg, rec_index = self.config, plan[slot]
         rec = self.recordings[rec_index]
-        width, context = cfg.window, cfg.context
-        first = max(0, window * width - context)
-        if not (block.recording == rec_index and block.start <= first
-                and min((window + 1) * width, rec.n_samples) <= block.stop):
-            self._read_block(block, rec_index, first)
-            self._read_ahead(plan, slot, block)
-        last = int(self._n_windows[rec_index]) - 1 if block.stop == rec.n_samples else block.stop // width - 1
-        count = min(len(out), last - window + 1)
-        lo, hi = window, window + count
-        while lo < hi and lo * width < context:  # starts before the recording: zeros in front
-            self._copy_window(out[lo - window], rec, lo, block)
-            lo += 1
-        if lo < hi and hi * width > rec.n_samples:  # the recording's partial last window: zeros behind
-            hi -= 1
-            self._copy_window(out[hi - window], rec, hi, block)
-        if lo < hi:  # whole windows with whole context: one strided copy of overlapping frames
-            rows, channels = block.signal.strides
-            source = block.signal[lo * width - context - block.start :]
-            frames = np.lib.stride_tricks.as_strided(source, (hi - lo, context + width, self.n_channels),
-                                                     (width * rows, rows, channels), writeable=False)
-            out[lo - window : hi - window] = frames
-        return count
-
-    def _copy_window(self, out: np.ndarray, rec: _Recording, window: int, block: _Block) -> None:
-        """Copy one window with its context into ``out`` ``(T, C)``, zeros where it lies outside the recording."""
-        start = window * self.config.window
-        first, stop = max(0, start - self.config.context), min(start + self.config.window, rec.n_samples)
-        samples = block.signal[first - block.start : stop - block.start]
-        offset = first - (start - self.config.context)
+        start = window * cfg.window
+        first, stop = max(0, start - cfg.context), min(start + cfg.window, rec.n_samples)
+        self._read_ahead(plan, slot, first, stop, lane)
+        offset = first - (start - cfg.context)
+        samples = out[offset : offset + stop - first]
+        lane.reader(rec_index, rec.path).read(first, stop, out=samples)
+        if self.stats is not None:
+            self.stats.apply(samples, out=samples)
         out[:offset] = 0
-        out[offset : offset + len(samples)] = samples
         out[offset + len(samples) :] = 0
 
-    def _validity_of(self, rec_index: int, block: _Block) -> np.ndarray:
+    def _read_ahead(self, plan: list[int], slot: int, first: int, stop: int, lane: _Lane) -> None:
+        """Before samples ``[first, stop)`` of ``plan[slot]`` are read: keep the OS reading at
+        least half a block past ``stop`` (``block_samples`` at a time), and once the recording
+        is requested to its end and less than half a block of it is left, the first block of the
+        lane's next recording."""
+        block, rec_index = self.config.block_samples, plan[slot]
+        rec = self.recordings[rec_index]
+        requested = max(first, lane.requested.get(rec_index, first))
+        if requested < rec.n_samples and requested - stop < block // 2:
+            until = min(rec.n_samples, max(requested, stop) + block)
+            lane.reader(rec_index, rec.path).read_ahead(requested, until)
+            lane.requested[rec_index] = requested = until
+        if requested == rec.n_samples and rec.n_samples - stop < block // 2 and slot + 1 < len(plan):
+            upcoming = self.recordings[plan[slot + 1]]
+            if plan[slot + 1] not in lane.requested:
+                until = min(upcoming.n_samples, block)
+                lane.reader(plan[slot + 1], upcoming.path).read_ahead(0, until)
+                lane.requested[plan[slot + 1]] = until
+
+    def _validity_of(self, rec_index: int, lane: _Lane) -> np.ndarray:
         """Whether each window of recording ``rec_index`` is valid, bool ``(n_windows,)``.
 
         Read once per recording from its whole validity mask (a byte per sample, gzip: h5py
@@ -395,7 +401,7 @@ class LaneStreamer:
         validity = self._window_validity.get(rec_index)
         if validity is None:
             rec, width = self.recordings[rec_index], self.config.window
-            valid = block.reader(rec_index, rec.path).read_valid(0, rec.n_samples)
+            valid = lane.reader(rec_index, rec.path).read_valid(0, rec.n_samples)
             starts = np.arange(0, rec.n_samples, width)
             n_valid = np.add.reduceat(valid.view(np.uint8), starts, dtype=np.int64)
             lengths = np.minimum(starts + width, rec.n_samples) - starts
@@ -407,31 +413,6 @@ class LaneStreamer:
         if labels is None:
             labels = self._window_labels[rec_index] = self.window_labels(rec_index)
         return labels
-
-    def _read_block(self, block: _Block, rec_index: int, first: int) -> None:
-        """Refill the lane's buffer with samples from ``first`` of recording ``rec_index``."""
-        rec = self.recordings[rec_index]
-        stop = min(rec.n_samples, first + self.config.block_samples)
-        block.recording = -1  # until the read has succeeded
-        block.close_except(rec_index)
-        store = block.reader(rec_index, rec.path)
-        store.read(first, stop, out=block.signal[: stop - first])
-        if self.stats is not None:
-            self.stats.apply(block.signal[: stop - first], out=block.signal[: stop - first])
-        block.recording, block.start, block.stop = rec_index, first, stop
-
-    def _read_ahead(self, plan: list[int], slot: int, block: _Block) -> None:
-        """Let the OS fetch the lane's next block from disk while this one plays."""
-        rec = self.recordings[block.recording]
-        if block.stop < rec.n_samples:  # from the context of the first window past this block
-            next_window = block.stop // self.config.window
-            index, first = block.recording, max(0, next_window * self.config.window - self.config.context)
-        elif slot + 1 < len(plan):
-            index, first = plan[slot + 1], 0
-        else:
-            return
-        rec = self.recordings[index]
-        block.reader(index, rec.path).read_ahead(first, min(rec.n_samples, first + self.config.block_samples))
 
     def window_labels(self, index: int) -> np.ndarray:
         """Labels of every window of recording ``index`` (int32, -1 = none), from its events or

@@ -208,43 +208,64 @@ def test_normalisation_stats_equal_numpy_over_the_valid_training_samples(stores,
     np.testing.assert_array_equal(batch["signal"][lane, :CONTEXT], 0)  # recording start: zeros, not -mean/std
 
 
-def test_reads_are_bounded_by_the_block_size(stores, monkeypatch):
-    paths, _ = stores
-    sizes = []
-    original = StoreReader.read
-
-    def spy(self, start, stop, **kw):
-        sizes.append(stop - start)
-        return original(self, start, stop, **kw)
-
-    monkeypatch.setattr(StoreReader, "read", spy)
-    _all(LaneStreamer(paths, _config(block_samples=450)))
-    assert max(sizes) <= 450 and len(sizes) < sum(-(-r[1] // WINDOW) for r in RECORDINGS)
-
-
-def test_every_block_read_is_announced_to_the_os_before(stores, monkeypatch):
-    """Each block read after a lane's first one was handed to read_ahead (the lane's next block
-    of the same recording, or the first block of its next recording) when the block before it
-    was read."""
-    paths, _ = stores
-    announced, reads = set(), []
+def _spy_on_reads(monkeypatch) -> list[tuple]:
+    """Record every StoreReader read and read-ahead, in order: (kind, file name, start, stop, out)."""
+    events = []
     read, read_ahead = StoreReader.read, StoreReader.read_ahead
 
     def spy_read(self, start, stop, **kw):
-        reads.append((self.path, start, (self.path, start) in announced))
+        events.append(("read", self.path.name, start, stop, kw.get("out")))
         return read(self, start, stop, **kw)
 
     def spy_ahead(self, start, stop):
-        announced.add((self.path, start))
+        events.append(("ahead", self.path.name, start, stop, None))
         return read_ahead(self, start, stop)
 
     monkeypatch.setattr(StoreReader, "read", spy_read)
     monkeypatch.setattr(StoreReader, "read_ahead", spy_ahead)
+    return events
+
+
+def test_each_window_is_read_once_with_its_context_straight_into_its_batch(stores, monkeypatch):
+    paths, _ = stores
+    events = _spy_on_reads(monkeypatch)
+    batches = []
+    for batch in LaneStreamer(paths, _config()).batches():
+        reads = [e for e in events if e[0] == "read"]
+        events.clear()
+        batches.append((batch, reads))
+    for batch, reads in batches:
+        expected = set()
+        for lane in range(3):
+            start = int(batch["start"][lane])
+            if start >= 0:
+                expected.add((batch["recording_id"][lane].decode() + ".h5", max(0, start - CONTEXT),
+                               start + int(batch["length"][lane])))
+        assert sorted(r[1:4] for r in reads) == sorted(expected)
+        for read in reads:  # into the batch's own memory: no intermediate buffer
+            assert read[4] is not None and np.shares_memory(read[4], batch["signal"])
+
+
+def test_every_read_was_requested_ahead_from_the_os_in_large_blocks(stores, monkeypatch):
+    """Reads come from ranges the OS was asked to read ahead, each at least half a block long
+    (or to the recording's end); only each lane's first window is asked for just before it is read."""
+    paths, arrays = stores
+    events = _spy_on_reads(monkeypatch)
     config = _config(block_samples=450)
     _all(LaneStreamer(paths, config))
-    unannounced = [r for r in reads if not r[2]]
-    assert len(unannounced) <= config.lanes  # only each lane's very first block
-    assert len(reads) > 2 * config.lanes
+    lengths = {rid + ".h5": len(x) for rid, x in arrays.items()}
+    requested = {name: np.zeros(n, bool) for name, n in lengths.items()}
+    just_in_time = 0
+    for index, (kind, name, start, stop, _) in enumerate(events):
+        if kind == "ahead":
+            assert stop - start >= config.block_samples // 2 or stop == lengths[name]
+            requested[name][start:stop] = True
+            continue
+        assert requested[name][start:stop].all(), f"read {name} [{start}, {stop}) was not all requested ahead"
+        previous = events[index - 1]
+        just_in_time += previous[0] == "ahead" and previous[1] == name and previous[2] <= start < previous[3]
+    assert just_in_time <= config.lanes
+    assert sum(e[0] == "read" for e in events) > 2 * config.lanes
 
 
 @pytest.mark.parametrize("chunk_samples", [256, 4096])
@@ -263,24 +284,30 @@ def test_reads_into_a_buffer_equal_hdf5_reads_across_chunk_boundaries(tmp_path, 
 
 
 @pytest.mark.parametrize("chunk_samples", [256, 4096])
-def test_read_ahead_advises_exactly_the_chunks_of_the_range(tmp_path, monkeypatch, chunk_samples):
+def test_read_ahead_advises_exactly_the_bytes_of_the_range_in_small_pieces(tmp_path, monkeypatch, chunk_samples):
     import h5py
+
+    from eegseq.data import store as store_module
 
     signal = np.arange(3000 * 2, dtype=np.float32).reshape(3000, 2)
     path = write_store(Recording(signal, SFREQ, ("a", "b")), tmp_path / "r.h5", recording_id="r",
                        source_sha256="0" * 64, chunk_samples=chunk_samples)
-    with h5py.File(path, "r") as f:  # reference: every chunk's row span and bytes, from HDF5's index
+    with h5py.File(path, "r") as f:  # reference: every chunk's first row and file offset, from HDF5's index
         data = f["signal"]
         chunks = [data.id.get_chunk_info(i) for i in range(data.id.get_num_chunks())]
+    monkeypatch.setattr(store_module, "READ_AHEAD_PIECE_BYTES", 1000)
     advised = []
     monkeypatch.setattr("os.posix_fadvise", lambda fd, offset, length, advice: advised.append((offset, length)))
     with StoreReader(path) as store:
         for start, stop in [(100, 2900), (255, 257), (5, 5)]:
             advised.clear()
             store.read_ahead(start, stop)
-            expected = [(c.byte_offset, c.size) for c in chunks
-                        if start < stop and c.chunk_offset[0] < stop and start < c.chunk_offset[0] + chunk_samples]
-            assert sorted(advised) == sorted(expected)
+            expected = {c.byte_offset + (row - c.chunk_offset[0]) * 8 + byte
+                        for c in chunks for row in range(max(start, c.chunk_offset[0]), min(stop, c.chunk_offset[0] + chunk_samples))
+                        for byte in range(8)}
+            got = [byte for offset, length in advised for byte in range(offset, offset + length)]
+            assert len(got) == len(set(got)) and set(got) == expected
+            assert all(length <= 1000 for _, length in advised)
         with pytest.raises(IndexError):
             store.read_ahead(0, 3001)
 
