@@ -158,6 +158,7 @@ class StoreReader:
             self._signal = self._file["signal"]
             self._valid = self._file["valid"]
             self.n_samples, self.n_channels = (int(d) for d in self._signal.shape)
+            self._rows_per_chunk = int(self._signal.chunks[0])  # h5py's property costs µs per read
             # chunk bytes are the float32 samples themselves: they can be read without HDF5
             self._raw_chunks = (self._signal.dtype == np.dtype(np.float32)
                                 and not self._signal.id.get_create_plist().get_nfilters())
@@ -194,7 +195,7 @@ class StoreReader:
         if out.shape != (stop - start, self.n_channels) or out.dtype != np.float32 or not out.flags.c_contiguous:
             raise ValueError(f"out must be C-contiguous float32 {(stop - start, self.n_channels)}, "
                              f"got {out.dtype} {out.shape}")
-        rows_per_chunk, row_bytes = self._signal.chunks[0], self.n_channels * 4
+        rows_per_chunk, row_bytes = self._rows_per_chunk, self.n_channels * 4
         target = out.reshape(-1).view(np.uint8)
         fd = self._file.id.get_vfd_handle()
         try:
@@ -220,7 +221,7 @@ class StoreReader:
         self._check_range(start, stop)
         if stop == start or not hasattr(os, "posix_fadvise"):
             return
-        rows_per_chunk, row_bytes = self._signal.chunks[0], self.n_channels * 4
+        rows_per_chunk, row_bytes = self._rows_per_chunk, self.n_channels * 4
         fd = self._file.id.get_vfd_handle()
         for chunk_start, byte_offset, _ in self._chunks(start, stop):
             first, last = max(start, chunk_start), min(stop, chunk_start + rows_per_chunk)
@@ -244,7 +245,7 @@ class StoreReader:
             dataset = self._signal.id
             infos = (dataset.get_chunk_info(i) for i in range(dataset.get_num_chunks()))
             self._chunk_index = {int(info.chunk_offset[0]): (int(info.byte_offset), int(info.size)) for info in infos}
-        rows = self._signal.chunks[0]
+        rows = self._rows_per_chunk
         for first in range(start // rows * rows, stop, rows):
             if first not in self._chunk_index:
                 raise RecordingError(f"no stored data for samples from {first} (chunk never written)", path=self.path)

@@ -133,10 +133,10 @@ class RecycledArrays:
     free when only this pool refers to it and to its memory (views of it refer to that memory).
     """
 
-    # 4: in a tf.data pipeline one group is being filled, one waits in the generator's prefetch
-    # slot, one is being split into steps (views of it, so it is held until its last step has
-    # been consumed), and the previous one is still referenced by the generator; past that a
-    # fresh array is allocated
+    # 4: in a tf.data pipeline one group is being filled (by the worker of tfdata.produced_ahead),
+    # one is ready in its queue, one is being split into steps (views of it, so it is held until
+    # its last step has been consumed), and the previous one may still be referenced; past that
+    # a fresh array is allocated
     def __init__(self, shape: tuple[int, ...], capacity: int = 4) -> None:
         self.shape, self.capacity = shape, capacity
         self._arrays: list[np.ndarray] = []

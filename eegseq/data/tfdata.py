@@ -7,7 +7,9 @@ the schedule) never import TensorFlow.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tensorflow as tf
@@ -19,6 +21,8 @@ from eegseq.data.streamer import LaneStreamer, StreamConfig
 # Python-side conversion per element, so 3 components stream markedly faster than 9.
 _PACKED = ("reset", "valid", "label", "start", "length")
 _DTYPES = {"reset": tf.float32, "valid": tf.float32, "label": tf.int32, "start": tf.int64, "length": tf.int32}
+# groups a worker thread has ready (or is making) ahead of the one being consumed
+GROUPS_AHEAD = 2
 
 
 def output_signature(streamer: LaneStreamer) -> dict[str, tf.TensorSpec]:
@@ -45,17 +49,17 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     signal (:meth:`LaneStreamer.batch_groups`; at least one step), which TensorFlow adopts
     without a copy (64-byte aligned) and splits into steps in C++, as views of the group: the
     fewer Python calls per step, the less the producer competes with the training loop for the
-    GIL, and no step's signal is copied between the producer and the model. Prefetching runs
-    the generator ahead of the consumer: checkpoint the position from the ``epoch``/``step`` of
-    the last *consumed* batch, ``streamer.position(epoch, step + 1)``.
+    GIL, and no step's signal is copied between the producer and the model. A worker thread
+    produces the groups ahead of the consumer (:func:`produced_ahead`): checkpoint the position
+    from the ``epoch``/``step`` of the last *consumed* batch, ``streamer.position(epoch, step + 1)``.
     """
     streamers = [streamers] if isinstance(streamers, LaneStreamer) else list(streamers)
     specs = output_signature(streamers[0])
     steps_per_group = max(1, group_bytes // (specs["signal"].shape.num_elements() * 4))
 
-    def generate():
-        groups = (s.batch_groups(start=start, epochs=epochs, steps_per_group=steps_per_group) for s in streamers)
-        for per_streamer in zip(*groups):
+    def groups():
+        per_shard = (s.batch_groups(start=start, epochs=epochs, steps_per_group=steps_per_group) for s in streamers)
+        for per_streamer in zip(*per_shard):
             # arrays (k, streamers, ...) flattened to (k * streamers, ...): step by step, each step's
             # streamers in order
             signal = (per_streamer[0]["signal"][:, None] if len(per_streamer) == 1  # a view: adopted, not copied
@@ -78,9 +82,29 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     b = len(streamers[0].lanes)
     signature = (tf.TensorSpec((None, *specs["signal"].shape), tf.float32), tf.TensorSpec((None, b, len(_PACKED)), tf.int64),
                  tf.TensorSpec((None, b), tf.string), tf.TensorSpec((None, 2), tf.int64))
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    # the generator works a group ahead of the steps being consumed, not only when they run out
-    return dataset.prefetch(1).flat_map(split).map(unpack).prefetch(prefetch)
+    dataset = tf.data.Dataset.from_generator(lambda: produced_ahead(groups(), GROUPS_AHEAD), output_signature=signature)
+    return dataset.flat_map(split).map(unpack).prefetch(prefetch)
+
+
+def produced_ahead(iterator: Iterator, depth: int) -> Iterator:
+    """The items of ``iterator``, produced by a worker thread up to ``depth`` items ahead of the consumer.
+
+    ``tf.data``'s own prefetching does not run a Python generator ahead under op determinism
+    (``train.deterministic``): the generator then ran inside each step's wait for its batch. The
+    stream's content depends only on its position, so producing it ahead keeps runs identical.
+    Errors reach the consumer in order; closing this generator stops the worker and closes
+    ``iterator`` (its open files).
+    """
+    end = object()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="eegseq-stream")
+    try:
+        pending = deque(pool.submit(next, iterator, end) for _ in range(depth))
+        while (item := pending.popleft().result()) is not end:
+            pending.append(pool.submit(next, iterator, end))
+            yield item
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        iterator.close()
 
 
 def replica_shards(input_context: tf.distribute.InputContext | None) -> tuple[list[int], int]:

@@ -400,3 +400,46 @@ def test_window_labels_match_the_streamed_labels(tmp_path):
     streamed = [int(b["label"][0]) for b in streamer.batches(epochs=1)]
     # windows of 2 s: [0,2) no, [2,4) overlaps 2.5-5.5, [4,6) yes, [6,8) no, [8,10) no
     assert streamer.window_labels(0).tolist() == streamed == [0, 1, 1, 0, 0]
+
+
+def test_produced_ahead_runs_ahead_in_order_passes_errors_and_closes_its_source():
+    import threading
+    import time
+
+    from eegseq.data.tfdata import produced_ahead
+
+    made, closed, threads = [], threading.Event(), set()
+
+    def source(n, fail_at=None):
+        try:
+            for i in range(n):
+                if i == fail_at:
+                    raise OSError(f"item {i} unreadable")
+                threads.add(threading.current_thread().name)
+                made.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    ahead = produced_ahead(source(10), depth=2)
+    assert next(ahead) == 0
+    deadline = time.monotonic() + 10
+    while len(made) < 3 and time.monotonic() < deadline:  # items 1 and 2 are made without being asked for
+        time.sleep(0.01)
+    assert made == [0, 1, 2]
+    assert list(ahead) == list(range(1, 10)) and closed.is_set()
+    assert threads == {n for n in threads if n.startswith("eegseq-stream")}  # made by the worker
+
+    made.clear()
+    closed.clear()
+    ahead = produced_ahead(source(10, fail_at=4), depth=2)
+    assert [next(ahead) for _ in range(4)] == [0, 1, 2, 3]
+    with pytest.raises(OSError, match="item 4"):
+        next(ahead)
+
+    made.clear()
+    closed.clear()
+    ahead = produced_ahead(source(1000), depth=2)
+    next(ahead)
+    ahead.close()  # the consumer stops early: the worker stops, the source is closed
+    assert closed.is_set() and len(made) < 1000
