@@ -72,7 +72,7 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     def split(*group):
         # Indexing the first axis of an aligned tensor makes a view (``unbatch`` would copy every step).
         steps = tf.data.Dataset.range(tf.shape(group[0], out_type=tf.int64)[0])
-        return steps.map(lambda i: tuple(component[i] for component in group))
+        return steps.map(lambda i: unpack(*(component[i] for component in group)))
 
     def unpack(signal, packed, recording_id, epoch_step):
         batch = {"signal": signal, "recording_id": recording_id, "epoch": epoch_step[0], "step": epoch_step[1]}
@@ -83,7 +83,8 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     signature = (tf.TensorSpec((None, *specs["signal"].shape), tf.float32), tf.TensorSpec((None, b, len(_PACKED)), tf.int64),
                  tf.TensorSpec((None, b), tf.string), tf.TensorSpec((None, 2), tf.int64))
     dataset = tf.data.Dataset.from_generator(lambda: produced_ahead(groups(), GROUPS_AHEAD), output_signature=signature)
-    return dataset.flat_map(split).map(unpack).prefetch(prefetch)
+    # one function per step (under op determinism, tf.data runs it inside the step's wait)
+    return dataset.flat_map(split).prefetch(prefetch)
 
 
 def produced_ahead(iterator: Iterator, depth: int) -> Iterator:
