@@ -344,8 +344,9 @@ def test_grouped_normalisation_equals_the_per_channel_formula():
 
 @pytest.mark.parametrize("steps_per_group", [2, 3, 7])
 def test_groups_of_steps_equal_the_batches_one_by_one(stores, steps_per_group):
-    """Grouped steps take the strided-copy path; one-step batches are checked sample by sample
-    against the recordings above. Two epochs from a position inside the first."""
+    """Groups fill several steps of a lane per call (and cross recordings inside a group); one-step
+    batches are checked sample by sample against the recordings above. Two epochs from a
+    position inside the first."""
     paths, _ = stores
     streamer = LaneStreamer(paths, _config())
     position = streamer.position(0, 2)
