@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -87,7 +87,7 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
     return dataset.flat_map(split).prefetch(prefetch)
 
 
-def produced_ahead(iterator: Iterator, depth: int) -> Iterator:
+def produced_ahead(iterator: Generator, depth: int) -> Iterator:
     """The items of ``iterator``, produced by a worker thread up to ``depth`` items ahead of the consumer.
 
     ``tf.data``'s own prefetching does not run a Python generator ahead under op determinism
