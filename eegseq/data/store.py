@@ -162,7 +162,7 @@ class StoreReader:
             # chunk bytes are the float32 samples themselves: they can be read without HDF5
             self._raw_chunks = (self._signal.dtype == np.dtype(np.float32)
                                 and not self._signal.id.get_create_plist().get_nfilters())
-            self._chunk_index: dict[int, tuple[int, int]] | None = None  # read on the first raw read
+            self._chunk_offsets: dict[int, int] | None = None  # first sample -> byte offset; on the first raw read
             self.recording_id = str(attrs["recording_id"])
             self.sfreq = float(attrs["sfreq"])
             self.channels = tuple(str(c) for c in attrs["channels"])
@@ -195,15 +195,13 @@ class StoreReader:
         if out.shape != (stop - start, self.n_channels) or out.dtype != np.float32 or not out.flags.c_contiguous:
             raise ValueError(f"out must be C-contiguous float32 {(stop - start, self.n_channels)}, "
                              f"got {out.dtype} {out.shape}")
-        rows_per_chunk, row_bytes = self._rows_per_chunk, self.n_channels * 4
         target = out.reshape(-1).view(np.uint8)
         fd = self._file.id.get_vfd_handle()
         try:
-            for chunk_start, byte_offset, _ in self._chunks(start, stop):
-                first, last = max(start, chunk_start), min(stop, chunk_start + rows_per_chunk)
-                span = target[(first - start) * row_bytes : (last - start) * row_bytes]
-                if os.preadv(fd, [span], byte_offset + (first - chunk_start) * row_bytes) != span.size:
-                    raise OSError(f"file ends inside the chunk at sample {chunk_start}")
+            for first, file_offset, size in self._spans(start, stop):
+                into = (first - start) * self.n_channels * 4
+                if os.preadv(fd, [target[into : into + size]], file_offset) != size:
+                    raise OSError(f"file ends inside the chunk holding sample {first}")
         except OSError as exc:
             raise RecordingError(f"cannot read samples {start}:{stop} ({exc})", path=self.path) from exc
         return out
@@ -221,19 +219,18 @@ class StoreReader:
         self._check_range(start, stop)
         if stop == start or not hasattr(os, "posix_fadvise"):
             return
-        rows_per_chunk, row_bytes = self._rows_per_chunk, self.n_channels * 4
         fd = self._file.id.get_vfd_handle()
-        for chunk_start, byte_offset, _ in self._chunks(start, stop):
-            first, last = max(start, chunk_start), min(stop, chunk_start + rows_per_chunk)
-            begin, end = byte_offset + (first - chunk_start) * row_bytes, byte_offset + (last - chunk_start) * row_bytes
+        for _, file_offset, size in self._spans(start, stop):
+            end = file_offset + size
             # Linux reads at most the device's read-ahead size per request and silently drops
             # read-ahead under load: 4 MiB chunks advised whole were found half read, 2 MiB pieces whole.
-            for piece in range(begin, end, READ_AHEAD_PIECE_BYTES):
+            for piece in range(file_offset, end, READ_AHEAD_PIECE_BYTES):
                 os.posix_fadvise(fd, piece, min(READ_AHEAD_PIECE_BYTES, end - piece), os.POSIX_FADV_WILLNEED)
 
-    def _chunks(self, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
-        """(first sample, byte offset in the file, bytes) of each signal chunk overlapping samples
-        ``[start, stop)`` (store signals are always chunked along time only: :func:`write_store`).
+    def _spans(self, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
+        """For each signal chunk overlapping samples ``[start, stop)``: (first sample of the
+        overlap, its byte offset in the file, its bytes). Store signals are chunked along time
+        only (:func:`write_store`), so each overlap is one contiguous run of bytes.
 
         HDF5's chunk index is read once per open file: a lookup per chunk costs microseconds with
         the GIL held, and a stream reads every window through here.
@@ -241,15 +238,17 @@ class StoreReader:
         Raises:
             RecordingError: a chunk in the range was never written.
         """
-        if self._chunk_index is None:
+        if self._chunk_offsets is None:
             dataset = self._signal.id
             infos = (dataset.get_chunk_info(i) for i in range(dataset.get_num_chunks()))
-            self._chunk_index = {int(info.chunk_offset[0]): (int(info.byte_offset), int(info.size)) for info in infos}
-        rows = self._rows_per_chunk
-        for first in range(start // rows * rows, stop, rows):
-            if first not in self._chunk_index:
-                raise RecordingError(f"no stored data for samples from {first} (chunk never written)", path=self.path)
-            yield first, *self._chunk_index[first]
+            self._chunk_offsets = {int(info.chunk_offset[0]): int(info.byte_offset) for info in infos}
+        rows, row_bytes = self._rows_per_chunk, self.n_channels * 4
+        for chunk_start in range(start // rows * rows, stop, rows):
+            if chunk_start not in self._chunk_offsets:
+                raise RecordingError(f"no stored data for samples from {chunk_start} (chunk never written)",
+                                     path=self.path)
+            first, last = max(start, chunk_start), min(stop, chunk_start + rows)
+            yield first, self._chunk_offsets[chunk_start] + (first - chunk_start) * row_bytes, (last - first) * row_bytes
 
     def _read(self, dataset: h5py.Dataset, start: int, stop: int, out: np.ndarray | None, what: str) -> np.ndarray:
         self._check_range(start, stop)
