@@ -103,19 +103,25 @@ def main() -> None:
         for _ in cached:  # fill the cache
             pass
         state = trainer.distributed_state(None)
+
+        def fresh(name: str, state):
+            """An iterator over the timed steps of ``name`` and the state after its untimed ones."""
+            if name == "in memory":
+                return iter(cached), state
+            batches = iter(trainer.dataset(None))
+            *_, state = timed_steps(trainer, batches, state, WARMUP)  # tracing on the first round
+            return batches, state
+
         rounds = {"streamed": [], "in memory": []}
         seconds = 0.0
         for _ in range(args.rounds):
-            batches = iter(trainer.dataset(None))
-            *_, state = timed_steps(trainer, batches, state, WARMUP)  # tracing on the first round
-            for name, source in (("streamed", batches), ("in memory", iter(cached))):
-                elapsed, seconds, state = timed_steps(trainer, source, state, n)  # the same steps both ways
+            for name in rounds:
+                batches, state = fresh(name, state)
+                elapsed, seconds, state = timed_steps(trainer, batches, state, n)  # the same steps both ways
                 rounds[name].append(elapsed)
         waits = {}
         for name in rounds:
-            batches = iter(trainer.dataset(None)) if name == "streamed" else iter(cached)
-            if name == "streamed":
-                *_, state = timed_steps(trainer, batches, state, WARMUP)
+            batches, state = fresh(name, state)
             log_dir = Path(run_dir) / f"profile-{name.replace(' ', '-')}"
             elapsed, waited, state = profiled_wait(trainer, batches, state, n, log_dir)
             waits[name] = (elapsed, waited)
