@@ -25,11 +25,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
 
-from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, StreamRNN  # noqa: E402
+from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, StreamRNN
 
 tf.get_logger().setLevel("ERROR")  # one tf.function per model is intended, not a retracing bug
 
@@ -80,9 +80,11 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((args.batch, args.steps, args.features), dtype=np.float32))
     y = tf.constant(rng.standard_normal((args.batch, 1), dtype=np.float32))
-    print(f"device: {'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'}; batch {args.batch}, "
-          f"{args.steps} steps, {args.features} features, {args.units} units, 2 layers, rate {RATE}; "
-          f"median of {args.repeats} training steps")
+    print(
+        f"device: {'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'}; batch {args.batch}, "
+        f"{args.steps} steps, {args.features} features, {args.units} units, 2 layers, rate {RATE}; "
+        f"median of {args.repeats} training steps"
+    )
     for cell_name in args.cells:
         fused = [f"{p}+fused" for p in ("none", "weight_drop") if p in args.presets and cell_name == "lstm"]
         variants = ["stock_rd", "stock", *args.presets, *fused]
@@ -97,7 +99,9 @@ def main() -> None:
                 step()
                 times[variant].append(time.perf_counter() - start)
         baseline = statistics.median(times["stock_rd"])
-        print(f"\n{cell_name.upper()}\n| variant | median step (ms) | ratio to stock recurrent_dropout |\n|---|---:|---:|")
+        print(
+            f"\n{cell_name.upper()}\n| variant | median step (ms) | ratio to stock recurrent_dropout |\n|---|---:|---:|"
+        )
         for variant in variants:
             median = statistics.median(times[variant])
             print(f"| {variant} | {median * 1e3:.1f} | {median / baseline:.2f} |")

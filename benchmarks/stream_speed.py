@@ -54,8 +54,9 @@ def _rss_mb(field: str) -> float:
 def _config(args):
     from eegseq.data.streamer import StreamConfig
 
-    return StreamConfig(lanes=args.lanes, window=args.window, context=args.context, seed=0,
-                        block_samples=args.block_samples)
+    return StreamConfig(
+        lanes=args.lanes, window=args.window, context=args.context, seed=0, block_samples=args.block_samples
+    )
 
 
 def _stores(folder: Path) -> list[Path]:
@@ -162,8 +163,10 @@ def main() -> None:
         stats = compute_channel_stats(_stores(folder))
         stats_s = time.perf_counter() - t0
         stats.save(folder / "stats.json")
-        print(f"store: {len(_stores(folder))} recordings, {size_gb:.2f} GB; stats pass {stats_s:.1f} s "
-              f"({size_gb / stats_s:.2f} GB/s)")
+        print(
+            f"store: {len(_stores(folder))} recordings, {size_gb:.2f} GB; stats pass {stats_s:.1f} s "
+            f"({size_gb / stats_s:.2f} GB/s)"
+        )
 
         time_stream(args, folder, stats)  # one-off start-up costs of the first tf.data pipeline
         rates = {(who, cache): [] for who in ("stream", "plain") for cache in ("disk", "warm")}
@@ -178,8 +181,10 @@ def main() -> None:
                     else:
                         time_plain(args, folder)  # make sure every page is cached
                     rates[who, cache].append(run())
-        print(f"lanes={args.lanes} window={args.window} context={args.context} channels=16, "
-              f"{args.repeats} rounds of one epoch each")
+        print(
+            f"lanes={args.lanes} window={args.window} context={args.context} channels=16, "
+            f"{args.repeats} rounds of one epoch each"
+        )
         for cache, note in (("disk", "target >= 0.7x"), ("warm", "memory-bound; information")):
             s, p = statistics.median(rates["stream", cache]), statistics.median(rates["plain", cache])
             for who, median in (("tf.data lane stream", s), ("plain h5py windows", p)):
@@ -188,13 +193,32 @@ def main() -> None:
             print(f"{cache:4s} ratio stream/plain : {s / p:.2f}x ({note})")
 
         child = subprocess.run(
-            [sys.executable, __file__, "--memory-child", "--dir", str(folder), "--lanes", str(args.lanes),
-             "--window", str(args.window), "--context", str(args.context), "--block-samples", str(args.block_samples)],
-            capture_output=True, text=True, check=True)
+            [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                "--dir",
+                str(folder),
+                "--lanes",
+                str(args.lanes),
+                "--window",
+                str(args.window),
+                "--context",
+                str(args.context),
+                "--block-samples",
+                str(args.block_samples),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         memory = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"memory (child, whole store once, {memory['windows']} windows): peak RSS {memory['peak_mb']:.0f} MB, "
-              f"after imports/setup {memory['baseline_mb']:.0f} MB, growth {memory['peak_mb'] - memory['baseline_mb']:.0f} MB "
-              f"(the batches in flight; target peak < 1024 MB)")
+        print(
+            f"memory (child, whole store once, {memory['windows']} windows): peak RSS {memory['peak_mb']:.0f} MB, "
+            f"after imports/setup {memory['baseline_mb']:.0f} MB, "
+            f"growth {memory['peak_mb'] - memory['baseline_mb']:.0f} MB "
+            f"(the batches in flight; target peak < 1024 MB)"
+        )
     finally:
         if args.dir is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -38,12 +38,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-from eegseq.data.tfdata import dataset_fn  # noqa: E402
-from pipelines.config import load_config  # noqa: E402
-from pipelines.ingest import run_ingest  # noqa: E402
-from pipelines.train import Trainer, make_strategy  # noqa: E402
+from eegseq.data.tfdata import dataset_fn
+from eegseq.pipelines.config import load_config
+from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.train import Trainer, make_strategy
 
 WARMUP = 10
 
@@ -78,7 +78,9 @@ def profiled_wait(trainer: Trainer, batches, state, steps: int, log_dir: Path) -
             wanted = {key for key, meta in plane.event_metadata.items() if meta.name == GET_NEXT_EVENT}
             picoseconds += sum(e.duration_ps for line in plane.lines for e in line.events if e.metadata_id in wanted)
     if not picoseconds:
-        raise RuntimeError(f"no {GET_NEXT_EVENT!r} event in the profile under {log_dir}: has the profiler's naming changed?")
+        raise RuntimeError(
+            f"no {GET_NEXT_EVENT!r} event in the profile under {log_dir}: has the profiler's naming changed?"
+        )
     return elapsed, picoseconds * 1e-12, state
 
 
@@ -99,7 +101,8 @@ def main() -> None:
         stream = dataset_fn(trainer.train_stores, trainer.stream, data.stats, epochs=config.train.epochs)
         # the timed steps of every streamed round
         cached = trainer.strategy.distribute_datasets_from_function(
-            lambda context: stream(context).skip(WARMUP).take(n).cache())
+            lambda context: stream(context).skip(WARMUP).take(n).cache()
+        )
         for _ in cached:  # fill the cache
             pass
         state = trainer.distributed_state(None)
@@ -126,16 +129,22 @@ def main() -> None:
             elapsed, waited, state = profiled_wait(trainer, batches, state, n, log_dir)
             waits[name] = (elapsed, waited)
     s, m = statistics.median(rounds["streamed"]), statistics.median(rounds["in memory"])
-    print(f"config {args.config}: {config.stream.lanes} lanes x {config.stream.window_seconds:g} s windows, "
-          f"deterministic={config.train.deterministic}, {args.rounds} rounds of {n} steps, each after {WARMUP} "
-          f"untimed steps")
+    print(
+        f"config {args.config}: {config.stream.lanes} lanes x {config.stream.window_seconds:g} s windows, "
+        f"deterministic={config.train.deterministic}, {args.rounds} rounds of {n} steps, each after {WARMUP} "
+        f"untimed steps"
+    )
     for name, values in rounds.items():
-        print(f"{name:9}: {statistics.median(values) / n * 1e3:.2f} ms/step (median; rounds "
-              f"{', '.join(f'{v / n * 1e3:.2f}' for v in values)})")
+        print(
+            f"{name:9}: {statistics.median(values) / n * 1e3:.2f} ms/step (median; rounds "
+            f"{', '.join(f'{v / n * 1e3:.2f}' for v in values)})"
+        )
     print(f"streamed : {n / s:.1f} steps/s, {seconds / s:.0f} recording-seconds/s")
     for name, (elapsed, waited) in waits.items():
-        print(f"waiting for input, {name} (profiled round, {elapsed / n * 1e3:.2f} ms/step): {waited / n * 1e3:.2f} "
-              f"ms/step = {100 * waited / elapsed:.1f}% of step time" + (" (target < 5%)" if name == "streamed" else ""))
+        print(
+            f"waiting for input, {name} (profiled round, {elapsed / n * 1e3:.2f} ms/step): {waited / n * 1e3:.2f} "
+            f"ms/step = {100 * waited / elapsed:.1f}% of step time" + (" (target < 5%)" if name == "streamed" else "")
+        )
     print(f"input share 1 - in-memory/streamed: {100 * (1 - m / s):.1f}%")
 
 

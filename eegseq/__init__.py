@@ -11,4 +11,4 @@ Importing ``eegseq`` registers the custom Keras objects so that ``.keras`` files
 
 __version__ = "0.1.0"
 
-from eegseq import rnn  # noqa: E402,F401  (registers the Keras serializables)
+from eegseq import rnn  # noqa: F401  (registers the Keras serializables)

@@ -1,7 +1,7 @@
-"""``python -m pipelines`` runs the same command line as ``eegseq``."""
+"""``python -m eegseq.pipelines`` runs the same command line as ``eegseq``."""
 
 import sys
 
-from pipelines.cli import main
+from eegseq.pipelines.cli import main
 
 sys.exit(main())

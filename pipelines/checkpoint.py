@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from pipelines.run_dir import atomic_write_json, atomic_write_text
+from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text
 
 LATEST = "latest"
 

@@ -1,4 +1,4 @@
-"""The command line: ``eegseq ingest | train | evaluate | compare`` (also ``python -m pipelines``)."""
+"""The command line: ``eegseq ingest | train | evaluate | compare`` (also ``python -m eegseq.pipelines``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from pipelines.config import ConfigError, load_config
+from eegseq.pipelines.config import ConfigError, load_config
 
 EXIT_STOPPED = 143  # 128 + SIGTERM: the job stopped on request and can be resumed
 
@@ -23,8 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         command.add_argument("--config", type=Path, help="YAML job config (default: built-in defaults)")
-        command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                             help="override a config field, e.g. --set model.rnn.units=128 (repeatable)")
+        command.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a config field, e.g. --set model.rnn.units=128 (repeatable)",
+        )
         if name != "ingest":
             command.add_argument("--run-dir", type=Path, required=True, help="folder for the run's outputs")
         if name in ("train", "compare"):
@@ -37,37 +43,39 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         config = load_config(args.config, args.overrides)
         if args.command == "ingest":
-            from pipelines.ingest import run_ingest
+            from eegseq.pipelines.ingest import run_ingest
 
             prepared = run_ingest(config.data, progress=config.train.progress)
             print(f"store ready: {prepared.store_dir} (manifest {prepared.manifest.name})")
         elif args.command == "train":
-            from pipelines.evaluate import evaluate_job
-            from pipelines.train import train_job
+            from eegseq.pipelines.evaluate import evaluate_job
+            from eegseq.pipelines.train import train_job
 
             result = train_job(config, args.run_dir, resume=args.resume)
             if result.is_chief:
                 outputs = evaluate_job(args.run_dir, "test", config)
                 print(f"run complete: {args.run_dir}/model.keras; evaluation in {outputs}")
         elif args.command == "evaluate":
-            from pipelines.evaluate import evaluate_job
+            from eegseq.pipelines.evaluate import evaluate_job
 
             outputs = evaluate_job(args.run_dir, args.split, config if args.config or args.overrides else None)
             print(f"evaluation written to {outputs}")
         else:
-            from pipelines.compare import compare_job
+            from eegseq.pipelines.compare import compare_job
 
             table = compare_job(config, args.run_dir, resume=args.resume)
             print(f"comparison written to {table}")
     except ConfigError as error:
         print(f"eegseq: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - one clear line for the user, details with -v
-        from pipelines.train import StoppedBySignal, TrainingStopped
+    except Exception as error:
+        from eegseq.pipelines.train import StoppedBySignal, TrainingStopped
 
         if isinstance(error, TrainingStopped):
             print(f"eegseq: {error}", file=sys.stderr)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from eegseq.models import DropoutConfig
-from pipelines.config import JobConfig
-from pipelines.evaluate import evaluate_job
-from pipelines.run_dir import atomic_write_json, atomic_write_text
-from pipelines.train import train_job
+from eegseq.pipelines.config import JobConfig
+from eegseq.pipelines.evaluate import evaluate_job
+from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text
+from eegseq.pipelines.train import train_job
 
 COLUMNS = ("preset", "window_roc_auc", "event_f1", "best_epoch", "val_auc_std", "final_train_loss", "minutes")
 
@@ -41,18 +41,26 @@ def compare_job(config: JobConfig, run_dir: Path, resume: bool = False) -> Path:
         history = metrics["training"]["history"]
         aucs = [h["val_auc"] for h in history if h["val_auc"] is not None]
         headline = metrics["evaluation"]["test"]["headline"]
-        rows.append({
-            "preset": preset,
-            "window_roc_auc": headline.get("window_roc_auc"),
-            "event_f1": headline.get("event_f1"),
-            "best_epoch": metrics["training"]["best_epoch"],
-            "val_auc_std": float(np.std(aucs)) if aucs else None,
-            "final_train_loss": history[-1]["train_loss"] if history else None,
-            "minutes": None if finished else (time.perf_counter() - started) / 60,
-        })
+        rows.append(
+            {
+                "preset": preset,
+                "window_roc_auc": headline.get("window_roc_auc"),
+                "event_f1": headline.get("event_f1"),
+                "best_epoch": metrics["training"]["best_epoch"],
+                "val_auc_std": float(np.std(aucs)) if aucs else None,
+                "final_train_loss": history[-1]["train_loss"] if history else None,
+                "minutes": None if finished else (time.perf_counter() - started) / 60,
+            }
+        )
     atomic_write_json(run_dir / "comparison.json", rows)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
-        lines.append("| " + " | ".join("–" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])
-                                       for c in COLUMNS) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                "–" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])
+                for c in COLUMNS
+            )
+            + " |"
+        )
     return atomic_write_text(run_dir / "comparison.md", "# Dropout variants\n\n" + "\n".join(lines) + "\n")

@@ -85,7 +85,9 @@ class TrainConfig(_Section):
         100.0, gt=1, description="stop when the last 20 steps' mean loss exceeds this x the recent median (see _guard)"
     )
     progress: bool = True
-    deterministic: bool = Field(True, description="TensorFlow deterministic ops: a resumed run equals an uninterrupted one")
+    deterministic: bool = Field(
+        True, description="TensorFlow deterministic ops: a resumed run equals an uninterrupted one"
+    )
 
 
 class DistributeConfig(_Section):

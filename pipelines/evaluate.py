@@ -16,10 +16,10 @@ import eegseq  # noqa: F401  (registers the custom layers for load_model)
 from eegseq.data.manifest import events_path_for, load_manifest, read_events
 from eegseq.evaluation import EvaluationSet, WindowPredictions, evaluate, write_outputs
 from eegseq.models import StreamModel
-from pipelines.config import JobConfig, load_config, stream_config
-from pipelines.ingest import PreparedData, run_ingest
-from pipelines.predict import WindowTable, predict_split
-from pipelines.run_dir import atomic_write_json
+from eegseq.pipelines.config import JobConfig, load_config, stream_config
+from eegseq.pipelines.ingest import PreparedData, run_ingest
+from eegseq.pipelines.predict import WindowTable, predict_split
+from eegseq.pipelines.run_dir import atomic_write_json
 
 SEIZURE_PREFIX = "sz"
 

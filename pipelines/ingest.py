@@ -10,8 +10,8 @@ from pathlib import Path
 from eegseq.data.ingest import STORE_MANIFEST, ingest
 from eegseq.data.manifest import load_manifest
 from eegseq.data.normalisation import ChannelStats, compute_channel_stats
-from pipelines.config import DataConfig
-from pipelines.run_dir import atomic_write_json
+from eegseq.pipelines.config import DataConfig
+from eegseq.pipelines.run_dir import atomic_write_json
 
 log = logging.getLogger(__name__)
 STATS_FILE = "stats.json"
@@ -32,8 +32,10 @@ class PreparedData:
         """The store's sampling rate, Hz (one rate for all recordings: the readers resample or refuse)."""
         rates = {row.sfreq for row in load_manifest(self.manifest, self.store_dir)}
         if len(rates) != 1:
-            raise ValueError(f"{self.manifest}: recordings have different sampling rates {sorted(rates)}; "
-                             "set data.target_sfreq to resample them to one")
+            raise ValueError(
+                f"{self.manifest}: recordings have different sampling rates {sorted(rates)}; "
+                "set data.target_sfreq to resample them to one"
+            )
         return float(rates.pop())
 
     def stores(self, split: str) -> list[Path]:
@@ -46,7 +48,9 @@ def split_stores(manifest: Path, store_dir: Path, split: str) -> list[Path]:
     rows = load_manifest(manifest, store_dir)
     chosen = [store_dir / row.path for row in rows if row.split == split]
     if not chosen:
-        raise ValueError(f"{manifest}: no recording in split {split!r}; the manifest has {sorted({r.split for r in rows})}")
+        raise ValueError(
+            f"{manifest}: no recording in split {split!r}; the manifest has {sorted({r.split for r in rows})}"
+        )
     return chosen
 
 
@@ -76,8 +80,11 @@ def run_ingest(data: DataConfig, progress: bool = True) -> PreparedData:
     )
     atomic_write_json(
         store_dir / REPORT_FILE,
-        {"written": report.written, "skipped_existing": report.skipped_existing,
-         "failed": [{"recording": rid, "reason": why} for rid, why in report.failed]},
+        {
+            "written": report.written,
+            "skipped_existing": report.skipped_existing,
+            "failed": [{"recording": rid, "reason": why} for rid, why in report.failed],
+        },
     )
     for rid, why in report.failed:
         log.warning("ingest skipped %s: %s", rid, why)

@@ -44,8 +44,16 @@ def predict_split(model: StreamModel, stores: list[Path], stream: StreamConfig, 
             if rid:
                 rid = rid.decode()
                 start = batch["start"][lane] / sfreq[rid]
-                rows.append((rid, start, start + batch["length"][lane] / sfreq[rid], probabilities[lane],
-                             batch["label"][lane], batch["valid"][lane]))
+                rows.append(
+                    (
+                        rid,
+                        start,
+                        start + batch["length"][lane] / sfreq[rid],
+                        probabilities[lane],
+                        batch["label"][lane],
+                        batch["valid"][lane],
+                    )
+                )
     rows.sort(key=lambda row: (row[0], row[1]))
     columns = list(zip(*rows))
     return WindowTable(

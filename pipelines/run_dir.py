@@ -10,7 +10,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from pipelines.config import JobConfig, to_yaml
+from eegseq.pipelines.config import JobConfig, to_yaml
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: the process umask, to give atomically written files ordinary permissions
@@ -63,5 +63,10 @@ def record_run(run_dir: Path, config: JobConfig) -> None:
     atomic_write_text(run_dir / "config.yaml", to_yaml(config))
     atomic_write_json(
         run_dir / "environment.json",
-        {"versions": versions(), "seed": config.train.seed, "git_commit": git_commit(), "platform": platform.platform()},
+        {
+            "versions": versions(),
+            "seed": config.train.seed,
+            "git_commit": git_commit(),
+            "platform": platform.platform(),
+        },
     )

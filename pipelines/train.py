@@ -28,11 +28,11 @@ from tqdm import tqdm
 from eegseq.data.streamer import LaneStreamer
 from eegseq.data.tfdata import dataset_fn
 from eegseq.models import StreamModel
-from pipelines.checkpoint import Checkpointer
-from pipelines.config import JobConfig, TrainConfig, stream_config
-from pipelines.ingest import PreparedData, run_ingest
-from pipelines.predict import WindowTable, predict_split
-from pipelines.run_dir import atomic_write_json, atomic_write_text, record_run
+from eegseq.pipelines.checkpoint import Checkpointer
+from eegseq.pipelines.config import JobConfig, TrainConfig, stream_config
+from eegseq.pipelines.ingest import PreparedData, run_ingest
+from eegseq.pipelines.predict import WindowTable, predict_split
+from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text, record_run
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,12 @@ class Trainer:
         with strategy.scope():
             self.optimizer = make_optimizer(train, self.streamer.steps_in_epoch(0))
             self.optimizer.build(self.model.model.trainable_variables)
-        self.checkpointer = Checkpointer(run_dir / "checkpoints" / f"worker-{self.worker}", self.model.model,
-                                         self.optimizer, keep=train.keep_checkpoints)
+        self.checkpointer = Checkpointer(
+            run_dir / "checkpoints" / f"worker-{self.worker}",
+            self.model.model,
+            self.optimizer,
+            keep=train.keep_checkpoints,
+        )
         self.lanes_per_replica = config.stream.lanes // strategy.num_replicas_in_sync
         self._stop_requested = False
 
@@ -194,7 +198,8 @@ class Trainer:
 
     # ---- lanes <-> per-replica state ----------------------------------------------------------
     def distributed_state(self, lanes: dict[str, np.ndarray] | None):
-        """Per-replica lane states: fresh lanes, or this worker's ``lanes`` from a checkpoint split over its replicas."""
+        """Per-replica lane states: fresh lanes, or this worker's ``lanes`` (a checkpoint) split over its replicas."""
+
         def for_replica(context):
             index = context.replica_id_in_sync_group
             if lanes is None:
@@ -229,8 +234,13 @@ class Trainer:
         previous = signal.signal(signal.SIGTERM, self._request_stop)
         writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.is_chief else None
         total_steps = sum(self.streamer.steps_in_epoch(e) for e in range(train.epochs))
-        bar = tqdm(total=total_steps, initial=progress.global_step, unit="step", disable=not (train.progress and self.is_chief),
-                   mininterval=0.2 if sys.stderr.isatty() else 30.0)  # a log file (docker logs) gets a line per 30 s
+        bar = tqdm(
+            total=total_steps,
+            initial=progress.global_step,
+            unit="step",
+            disable=not (train.progress and self.is_chief),
+            mininterval=0.2 if sys.stderr.isatty() else 30.0,
+        )  # a log file (docker logs) gets a line per 30 s
         started, seconds_played, waited = time.perf_counter(), 0.0, 0.0
         clocked = not train.deterministic  # see step()
         try:
@@ -245,8 +255,11 @@ class Trainer:
                 seconds_played += float(seconds.numpy())
                 elapsed = time.perf_counter() - started
                 bar.update()
-                bar.set_postfix(loss=f"{loss:.4f}", rec_s_per_s=f"{seconds_played / elapsed:.0f}",
-                                **({"input_wait": f"{waited / elapsed:.1%}"} if clocked else {}))
+                bar.set_postfix(
+                    loss=f"{loss:.4f}",
+                    rec_s_per_s=f"{seconds_played / elapsed:.0f}",
+                    **({"input_wait": f"{waited / elapsed:.1%}"} if clocked else {}),
+                )
                 if writer is not None:
                     with writer.as_default():
                         tf.summary.scalar("train/loss", loss, step=progress.global_step)
@@ -291,9 +304,12 @@ class Trainer:
     def _end_epoch(self, epoch: int, progress: Progress, writer) -> None:
         """Validate by streaming the validation recordings whole; early stopping; keep the best weights."""
         table = predict_split(self.model, self.data.stores("val"), self.stream, self.data.stats)
-        record = {"epoch": epoch, "step": progress.global_step,
-                  "train_loss": float(np.mean(progress.recent_losses[-self.streamer.steps_in_epoch(epoch):])),
-                  **validation_metrics(table)}
+        record = {
+            "epoch": epoch,
+            "step": progress.global_step,
+            "train_loss": float(np.mean(progress.recent_losses[-self.streamer.steps_in_epoch(epoch) :])),
+            **validation_metrics(table),
+        }
         progress.history.append(record)
         score = record["val_auc"] if record["val_auc"] is not None else -record["val_loss"]
         if progress.best_score is None or score > progress.best_score:
@@ -335,7 +351,10 @@ def loss_problem(loss: float, recent: list[float], weights: tuple[float, float],
     reference = max(float(np.median(recent)), math.log(2) * max(weights))
     mean = float(np.mean(recent[-19:] + [loss]))
     if mean > factor * reference:
-        return f"training diverged: mean loss {mean:.4g} of the last 20 steps exceeds train.divergence_factor={factor:g} x {reference:.4g}"
+        return (
+            f"training diverged: mean loss {mean:.4g} of the last 20 steps exceeds "
+            f"train.divergence_factor={factor:g} x {reference:.4g}"
+        )
     return None
 
 

@@ -116,9 +116,7 @@ def _as_event_array(recording: str, events: object) -> NDArray[np.float64]:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"reference events of recording {recording!r} must be finite")
     if np.any(array[:, 0] < 0) or np.any(array[:, 1] <= 0):
-        raise ValueError(
-            f"reference events of recording {recording!r}: expected rows (onset_s >= 0, duration_s > 0)"
-        )
+        raise ValueError(f"reference events of recording {recording!r}: expected rows (onset_s >= 0, duration_s > 0)")
     return array[np.argsort(array[:, 0], kind="stable")]
 
 

@@ -68,13 +68,37 @@ def render_report(metrics: Mapping[str, Any], files: Mapping[str, str]) -> str:
     cm = window["confusion_matrix"]
     lines += ["## Window level", ""]
     lines += _table(
-        ("windows", "positive", "ROC-AUC", "PR-AUC", "sensitivity", "specificity", "precision", "F1",
-         "balanced accuracy", "Brier"),
-        [(window["n_windows"], window["n_positive"], window["roc_auc"], window["pr_auc"], window["sensitivity"],
-          window["specificity"], window["precision"], window["f1"], window["balanced_accuracy"], window["brier"])],
+        (
+            "windows",
+            "positive",
+            "ROC-AUC",
+            "PR-AUC",
+            "sensitivity",
+            "specificity",
+            "precision",
+            "F1",
+            "balanced accuracy",
+            "Brier",
+        ),
+        [
+            (
+                window["n_windows"],
+                window["n_positive"],
+                window["roc_auc"],
+                window["pr_auc"],
+                window["sensitivity"],
+                window["specificity"],
+                window["precision"],
+                window["f1"],
+                window["balanced_accuracy"],
+                window["brier"],
+            )
+        ],
     )
-    lines += _table(("", "predicted no seizure", "predicted seizure"),
-                    [("reference no seizure", cm["tn"], cm["fp"]), ("reference seizure", cm["fn"], cm["tp"])])
+    lines += _table(
+        ("", "predicted no seizure", "predicted seizure"),
+        [("reference no seizure", cm["tn"], cm["fp"]), ("reference seizure", cm["fn"], cm["tp"])],
+    )
     lines += ["## Recording level", "", f"Aggregation `{recording['aggregation']}` (top_k {recording['top_k']})."]
     lines += [""] + _table(
         ("recordings", "positive", "ROC-AUC", "PR-AUC"),
@@ -84,8 +108,18 @@ def render_report(metrics: Mapping[str, Any], files: Mapping[str, str]) -> str:
     rows = []
     for name in ("event_scoring", "sample_scoring"):
         block = event[name]
-        rows.append((name.replace("_", " "), block["tp"], block["fp"], block["ref_true"], block["sensitivity"],
-                     block["precision"], block["f1"], block["fp_per_24h"]))
+        rows.append(
+            (
+                name.replace("_", " "),
+                block["tp"],
+                block["fp"],
+                block["ref_true"],
+                block["sensitivity"],
+                block["precision"],
+                block["f1"],
+                block["fp_per_24h"],
+            )
+        )
     lines += _table(("scoring", "TP", "FP", "reference", "sensitivity", "precision", "F1", "FP/24h"), rows)
     latency = event["latency"]
     lines += [
@@ -97,11 +131,37 @@ def render_report(metrics: Mapping[str, Any], files: Mapping[str, str]) -> str:
         "",
     ]
     lines += _table(
-        ("patient", "recordings", "hours", "seizures", "detections", "window ROC-AUC", "recording ROC-AUC",
-         "event sensitivity", "event precision", "event F1", "FP/24h", "median latency (s)"),
-        [(p["patient"], p["n_recordings"], p["hours"], p["n_reference_events"], p["n_detected_events"],
-          p["window_roc_auc"], p["recording_roc_auc"], p["event_sensitivity"], p["event_precision"],
-          p["event_f1"], p["event_fp_per_24h"], p["median_latency_s"]) for p in metrics["per_patient"]],
+        (
+            "patient",
+            "recordings",
+            "hours",
+            "seizures",
+            "detections",
+            "window ROC-AUC",
+            "recording ROC-AUC",
+            "event sensitivity",
+            "event precision",
+            "event F1",
+            "FP/24h",
+            "median latency (s)",
+        ),
+        [
+            (
+                p["patient"],
+                p["n_recordings"],
+                p["hours"],
+                p["n_reference_events"],
+                p["n_detected_events"],
+                p["window_roc_auc"],
+                p["recording_roc_auc"],
+                p["event_sensitivity"],
+                p["event_precision"],
+                p["event_f1"],
+                p["event_fp_per_24h"],
+                p["median_latency_s"],
+            )
+            for p in metrics["per_patient"]
+        ],
     )
     notes = _undefined("window", window["undefined"]) + _undefined("recording", recording["undefined"])
     notes += _undefined("event scoring", event["event_scoring"]["undefined"])

@@ -82,8 +82,7 @@ def choose_threshold(
     reason = class_reason(labels, "windows")
     if reason is not None:
         raise ValueError(
-            f"cannot choose a threshold by {method!r} on the validation windows: {reason}; "
-            "use threshold_method='fixed'"
+            f"cannot choose a threshold by {method!r} on the validation windows: {reason}; use threshold_method='fixed'"
         )
     fpr, tpr, thresholds = roc_curve(labels, probabilities, drop_intermediate=False)
     # Index 0 is sklearn's "predict nothing" point (threshold +inf): never a usable choice.

@@ -39,7 +39,9 @@ def frontend_layers(blocks: list[ConvBlockConfig], normalization: str) -> list[k
     layers: list[keras.layers.Layer] = []
     for index, block in enumerate(blocks):
         layers.append(
-            keras.layers.Conv1D(block.filters, block.kernel_size, strides=block.stride, padding="causal", name=f"conv_{index}")
+            keras.layers.Conv1D(
+                block.filters, block.kernel_size, strides=block.stride, padding="causal", name=f"conv_{index}"
+            )
         )
         if normalization == "layer":
             layers.append(keras.layers.LayerNormalization(name=f"norm_{index}"))

@@ -64,13 +64,18 @@ def build_model(config: ModelConfig) -> keras.Model:
         last = index == config.rnn.layers - 1
         cell = CELLS[cell_name](units, **dropout.cell_kwargs())
         layer = StreamRNN(
-            cell, return_sequences=not last or config.step_head, return_state=True, seed=config.seed * 1000 + index,
+            cell,
+            return_sequences=not last or config.step_head,
+            return_state=True,
+            seed=config.seed * 1000 + index,
             name=f"rnn_{index}",
         )
         layer.build((None, None, features))
         state_inputs = _state_inputs(layer)
         inputs.update(state_inputs)
-        result = layer(x, reset=inputs["reset"], lane_keys=inputs["lane_keys"], initial_state=list(state_inputs.values()))
+        result = layer(
+            x, reset=inputs["reset"], lane_keys=inputs["lane_keys"], initial_state=list(state_inputs.values())
+        )
         x = result[0]
         outputs.update({name: tensor for name, tensor in zip(state_inputs, result[1:])})
         features = units
@@ -104,7 +109,7 @@ class StreamModel:
         self.state_names = [f"{layer.name}__{name}" for layer in self.rnn_layers for name in layer.state_names]
 
     @classmethod
-    def build(cls, config: ModelConfig) -> "StreamModel":
+    def build(cls, config: ModelConfig) -> StreamModel:
         return cls(build_model(config))
 
     def initial_state(self, batch_size: int) -> dict[str, tf.Tensor]:
@@ -117,9 +122,7 @@ class StreamModel:
 
     def __call__(self, signal, reset, lane_keys, state: dict, training: bool = False):
         """One window for every lane: ``(window_logit (B, 1), step_logits or None, new state)``."""
-        outputs = self.model(
-            {"signal": signal, "reset": reset, "lane_keys": lane_keys, **state}, training=training
-        )
+        outputs = self.model({"signal": signal, "reset": reset, "lane_keys": lane_keys, **state}, training=training)
         new_state = {name: outputs[name] for name in self.state_names}
         return outputs["window_logit"], outputs.get("step_logits"), new_state
 

@@ -14,6 +14,7 @@ import tf_keras as keras
 from eegseq.rnn.masks import INPUT, LOOP, WEIGHT, MaskSlot, inference_masks
 from eegseq.rnn.spec import DropoutSpec
 
+
 def _gates_to_front(tensor: tf.Tensor) -> tf.Tensor:
     """``(..., batch, G, u)`` -> ``(..., G, batch, u)``."""
     rank = tensor.shape.rank
@@ -217,7 +218,9 @@ class DropoutCellBase(keras.layers.Layer):
             masks: this step's masks by name (absent = no mask); per-lane ``(batch, ...)`` or scalars.
             weights: from :meth:`prepare_loop`.
         """
-        return self.advance(projected_inputs, self.recurrent_term(states[0], masks.get("recurrent"), weights), states, masks)
+        return self.advance(
+            projected_inputs, self.recurrent_term(states[0], masks.get("recurrent"), weights), states, masks
+        )
 
     def advance(self, projected_inputs: tf.Tensor, recurrent: tf.Tensor, states: tuple, masks: dict) -> tuple:
         """The step's equations given its recurrent term ``a_t`` (:meth:`recurrent_term`): the new states."""

@@ -64,7 +64,9 @@ def lane_hash(seed: int, mask_seed: tf.Tensor, lane_keys: tf.Tensor, counters: t
 
 
 def keyed_uniform(keys: tf.Tensor, n_elements: int | tf.Tensor) -> tf.Tensor:
-    """Uniform [0, 1) floats, ``(batch, n_elements)``, element ``e`` of row ``b`` a function of ``(keys[b], e)`` only."""
+    """Uniform [0, 1) floats, ``(batch, n_elements)``.
+
+    Element ``e`` of row ``b`` is a function of ``(keys[b], e)`` only."""
     elements = _u32(tf.range(n_elements))
     bits = combine(tf.expand_dims(keys, -1), tf.expand_dims(elements, 0))
     # 24 high bits give exactly representable float32 values in [0, 1).

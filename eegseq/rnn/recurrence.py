@@ -71,7 +71,9 @@ class WindowRecurrence:
         per_step = {name: tf.TensorArray(tf.float32, size=steps).unstack(m) for name, m in step_masks.items()}
 
         def body(t, states, sequences):
-            new_states = tuple(self.cell.step(inputs.read(t), states, self._step_masks(constant_masks, per_step, t), weights))
+            new_states = tuple(
+                self.cell.step(inputs.read(t), states, self._step_masks(constant_masks, per_step, t), weights)
+            )
             return t + 1, new_states, tuple(seq.write(t, s) for seq, s in zip(sequences, new_states))
 
         sequences = tuple(tf.TensorArray(projected.dtype, size=steps) for _ in range(kept_states))
@@ -150,7 +152,9 @@ class WindowRecurrence:
 
             def grad(*upstream):
                 upstream = _frozen(_zeros_for_none(upstream, flat))
-                return self._backward(projected, own_states, state_seqs, constant_masks, step_masks, own_weights, upstream)
+                return self._backward(
+                    projected, own_states, state_seqs, constant_masks, step_masks, own_weights, upstream
+                )
 
             return flat, grad
 

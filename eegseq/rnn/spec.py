@@ -110,7 +110,7 @@ class DropoutSpec:
             )
 
     @classmethod
-    def create(cls, preset: str | None = None, **settings) -> "DropoutSpec":
+    def create(cls, preset: str | None = None, **settings) -> DropoutSpec:
         """Build a spec from a named preset, overridden by explicit settings.
 
         ``settings`` are the fields of :class:`DropoutSpec`; ``None`` values are ignored, so callers
@@ -119,7 +119,9 @@ class DropoutSpec:
         """
         unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"unknown dropout option(s) {sorted(unknown)}; expected {[f.name for f in dataclasses.fields(cls)]}")
+            raise ValueError(
+                f"unknown dropout option(s) {sorted(unknown)}; expected {[f.name for f in dataclasses.fields(cls)]}"
+            )
         given = {k: v for k, v in settings.items() if v is not None}
         base: dict = {}
         if preset is not None:

@@ -109,7 +109,10 @@ class StreamRNN(keras.layers.Layer):
                     "give the Input a batch_size, or use explicit state passing"
                 )
             self._set_state_variables(
-                [tf.Variable(t, trainable=False, name=n) for n, t in zip(self.state_names, self.get_initial_state(batch))]
+                [
+                    tf.Variable(t, trainable=False, name=n)
+                    for n, t in zip(self.state_names, self.get_initial_state(batch))
+                ]
             )
         self.built = True
 
@@ -139,7 +142,9 @@ class StreamRNN(keras.layers.Layer):
         carried = dict(zip((s.name for s in self._carried), states[n_cell + 1 :]))
 
         reset = tf.zeros((batch,), tf.bool) if reset is None else tf.cast(tf.reshape(reset, (-1,)), tf.bool)
-        lane_keys = tf.range(batch, dtype=tf.int64) if lane_keys is None else tf.cast(tf.reshape(lane_keys, (-1,)), tf.int64)
+        lane_keys = (
+            tf.range(batch, dtype=tf.int64) if lane_keys is None else tf.cast(tf.reshape(lane_keys, (-1,)), tf.int64)
+        )
         keep = tf.cast(~reset, tf.float32)[:, None]
         cell_states = [s * keep for s in cell_states]
         steps_seen = tf.where(reset, tf.zeros_like(lane[:, _STEPS]), lane[:, _STEPS])
@@ -197,7 +202,13 @@ class StreamRNN(keras.layers.Layer):
             masks = {}
             for name, slot in slots.items():
                 drawn = sample_slot(
-                    slot, spec, seed=self.seed, mask_seed=mask_seed, lane_keys=lane_keys, steps_seen=steps_seen, steps=steps
+                    slot,
+                    spec,
+                    seed=self.seed,
+                    mask_seed=mask_seed,
+                    lane_keys=lane_keys,
+                    steps_seen=steps_seen,
+                    steps=steps,
                 )
                 if name in carried:
                     expand = (-1,) + (1,) * len(slot.shape)

@@ -73,7 +73,11 @@ def test_saved_model_reloads_with_stream_metadata(tmp_path):
     model = StreamModel.build(ModelConfig(**SMALL))
     model.model.save(tmp_path / "model.keras")
     loaded = StreamModel(keras.models.load_model(tmp_path / "model.keras"))
-    assert (loaded.receptive_field, loaded.stride, loaded.context) == (model.receptive_field, model.stride, model.context)
+    assert (loaded.receptive_field, loaded.stride, loaded.context) == (
+        model.receptive_field,
+        model.stride,
+        model.context,
+    )
     signal = np.random.default_rng(2).standard_normal((36, 3)).astype(np.float32)
     np.testing.assert_array_equal(predict_recording(loaded, signal, 12), predict_recording(model, signal, 12))
 

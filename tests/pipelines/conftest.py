@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # pytest runs in importlib mode
 
-from smoke_cli import SMOKE, run_cli, train_args  # noqa: E402
+from smoke_cli import SMOKE, run_cli, train_args
 
 
 @pytest.fixture(scope="session")

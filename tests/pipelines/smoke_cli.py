@@ -1,4 +1,4 @@
-"""Run the command line (``python -m pipelines``) on the smoke config in subprocesses."""
+"""Run the command line (``python -m eegseq.pipelines``) on the smoke config in subprocesses."""
 
 import os
 import subprocess
@@ -14,7 +14,7 @@ def cli_env() -> dict:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipelines", *args]
+    return [sys.executable, "-m", "eegseq.pipelines", *args]
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ import pytest
 
 from eegseq.data.manifest import read_manifest
 from eegseq.data.manifest_builders import SyntheticDatasetSpec
-from pipelines.config import ConfigError, load_config
+from eegseq.pipelines.config import ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
@@ -24,12 +24,16 @@ def test_default_config_is_the_shipped_synthetic_dataset():
     assert config.data.synthetic == shipped.synthetic
     assert config.data.split == shipped.split
     rebuilt = [row.model_dump() for row in shipped.build().rows]
-    assert rebuilt == [row.model_dump() for row in read_manifest(REPO / "data_manifest" / "synthetic_default" / "manifest.csv")]
+    assert rebuilt == [
+        row.model_dump() for row in read_manifest(REPO / "data_manifest" / "synthetic_default" / "manifest.csv")
+    ]
 
 
 def test_dotted_overrides_are_typed():
-    config = load_config(REPO / "configs" / "smoke.yaml", ["model.rnn.units=128", "train.class_weight={0: 1.0, 1: 3.5}",
-                                                          "model.rnn.dropout.preset=zoneout"])
+    config = load_config(
+        REPO / "configs" / "smoke.yaml",
+        ["model.rnn.units=128", "train.class_weight={0: 1.0, 1: 3.5}", "model.rnn.dropout.preset=zoneout"],
+    )
     assert config.model.rnn.units == 128
     assert config.train.class_weight == {0: 1.0, 1: 3.5}
     assert config.model.rnn.dropout.spec().scheme == "zoneout"
@@ -40,7 +44,10 @@ def test_dotted_overrides_are_typed():
     [
         (["train.learning_rate=-1"], ["train.learning_rate", "greater than 0"]),
         (["model.rnn.unitz=3"], ["model.rnn.unitz", "Extra inputs are not permitted"]),
-        (["model.rnn.dropout.preset=weight_drop", "model.rnn.dropout.scope=recording"], ["model.rnn.dropout", "'window'"]),
+        (
+            ["model.rnn.dropout.preset=weight_drop", "model.rnn.dropout.scope=recording"],
+            ["model.rnn.dropout", "'window'"],
+        ),
         (["distribute.strategy=horovod"], ["distribute.strategy", "'mirrored'"]),
         (["data.source=kaggle2016"], ["data.path is required"]),
         (["stream.lanes=0"], ["stream.lanes"]),

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.predict import WindowTable
-from pipelines.train import loss_problem, validation_metrics
+from eegseq.pipelines.predict import WindowTable
+from eegseq.pipelines.train import loss_problem, validation_metrics
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
@@ -27,7 +27,8 @@ def test_spikes_from_rare_heavy_windows_do_not_stop_but_sustained_growth_does():
 def test_validation_metrics_by_hand():
     table = WindowTable(
         recording=np.array(["a", "a", "b", "b", "b"], dtype=object),
-        start=np.zeros(5), end=np.ones(5),
+        start=np.zeros(5),
+        end=np.ones(5),
         probability=np.array([0.9, 0.2, 0.6, 0.4, 0.99]),
         label=np.array([1, 0, 0, 1, -1]),
         valid=np.array([1, 1, 1, 1, 1.0]),

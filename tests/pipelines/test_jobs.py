@@ -5,12 +5,12 @@ import json
 import numpy as np
 import tf_keras as keras
 import yaml
+from smoke_cli import SMOKE, run_cli
 
 import eegseq  # noqa: F401
 from eegseq.data.normalisation import ChannelStats
 from eegseq.data.store import StoreReader
 from eegseq.models import StreamModel, predict_recording
-from smoke_cli import SMOKE, run_cli
 
 
 def test_run_directory_holds_what_a_run_needs(uninterrupted_run):
@@ -63,8 +63,19 @@ def test_bad_config_exits_2_naming_the_field(tmp_path):
 
 
 def test_compare_trains_each_preset_and_tabulates(smoke_data, tmp_path):
-    result = run_cli("compare", "--config", str(SMOKE), "--run-dir", str(tmp_path), "--set", f"data.root={smoke_data}",
-                     "--set", "compare.presets=[none, zoneout]", "--set", "train.epochs=1")
+    result = run_cli(
+        "compare",
+        "--config",
+        str(SMOKE),
+        "--run-dir",
+        str(tmp_path),
+        "--set",
+        f"data.root={smoke_data}",
+        "--set",
+        "compare.presets=[none, zoneout]",
+        "--set",
+        "train.epochs=1",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads((tmp_path / "comparison.json").read_text())
     assert [row["preset"] for row in rows] == ["none", "zoneout"]

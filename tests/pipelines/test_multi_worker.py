@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 import tf_keras as keras
+from smoke_cli import REPO, cli, cli_env, train_args
 
 import eegseq  # noqa: F401
-from smoke_cli import REPO, cli, cli_env, train_args
 
 TIMEOUT_S = 420
 
@@ -31,8 +31,11 @@ def test_two_workers_equal_one_process(smoke_data, uninterrupted_run, tmp_path):
     args = train_args(run_dir, smoke_data, "--set", "distribute.strategy=multi_worker")
     workers = []
     for index in range(2):
-        env = {**cli_env(), "TF_CONFIG": json.dumps({"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}})}
-        log = open(tmp_path / f"worker{index}.log", "w")
+        env = {
+            **cli_env(),
+            "TF_CONFIG": json.dumps({"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}),
+        }
+        log = open(tmp_path / f"worker{index}.log", "w")  # noqa: SIM115 (open while the worker runs; closed below)
         workers.append((subprocess.Popen(cli(*args), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), log))
     deadline = time.monotonic() + TIMEOUT_S
     try:

@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import tf_keras as keras
+from smoke_cli import REPO, cli, cli_env, run_cli, train_args
 
 import eegseq  # noqa: F401
-from smoke_cli import REPO, cli, cli_env, run_cli, train_args
 
 
 def _weights(run_dir):

@@ -26,7 +26,9 @@ KEYS = np.array([10, 11, 12, 13], np.int64)
 
 
 def build():
-    rnn = StreamRNN(DropoutLSTMCell(UNITS, "gal", rate=0.3, input_rate=0.2), return_sequences=True, return_state=True, seed=3)
+    rnn = StreamRNN(
+        DropoutLSTMCell(UNITS, "gal", rate=0.3, input_rate=0.2), return_sequences=True, return_state=True, seed=3
+    )
     head = keras.layers.Dense(1)
     rnn.build((None, STEPS, FEATURES))
     head.build((None, STEPS, UNITS))
@@ -56,7 +58,9 @@ def train(strategy):
 
     def lanes_of(array):
         return strategy.experimental_distribute_values_from_function(
-            lambda ctx: tf.constant(array[ctx.replica_id_in_sync_group * per_replica : (ctx.replica_id_in_sync_group + 1) * per_replica])
+            lambda ctx: tf.constant(
+                array[ctx.replica_id_in_sync_group * per_replica : (ctx.replica_id_in_sync_group + 1) * per_replica]
+            )
         )
 
     states = strategy.experimental_distribute_values_from_function(lambda ctx: rnn.get_initial_state(per_replica))
@@ -69,5 +73,11 @@ def train(strategy):
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 mirrored, change = train(strategy)
 single, _ = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
-json.dump({"replicas": strategy.num_replicas_in_sync, "change": change,
-           "max_diff": max(float(np.abs(a - b).max()) for a, b in zip(mirrored, single))}, sys.stdout)
+json.dump(
+    {
+        "replicas": strategy.num_replicas_in_sync,
+        "change": change,
+        "max_diff": max(float(np.abs(a - b).max()) for a, b in zip(mirrored, single)),
+    },
+    sys.stdout,
+)

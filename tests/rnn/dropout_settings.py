@@ -3,9 +3,9 @@
 import itertools
 
 import numpy as np
+from numpy_reference import inference_constant
 
 from eegseq.rnn import SCALINGS, SCHEMES, SCOPES, DropoutSpec
-from numpy_reference import inference_constant
 
 B, T, D, U = 3, 6, 4, 5
 RATE, ZONE_H, ZONE_C, INPUT_RATE = 0.3, 0.2, 0.4, 0.25

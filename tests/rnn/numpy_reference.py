@@ -47,7 +47,7 @@ def run(kind, x, kernel, recurrent_kernel, bias, h0, c0, masks, scheme, scope, t
             xt = xt * masks["input"]
         m_rec = _at(masks.get("recurrent"), t, scope)
 
-        def rec(k):
+        def rec(k, h=h, m_rec=m_rec):
             if m_rec is None:
                 hk = h
             elif np.ndim(m_rec) == 0 or tied:

@@ -5,7 +5,6 @@ import zlib
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from comparison import assert_close_at_scale
 from dropout_settings import IDS, SETTINGS, B, D, T, U, explicit_masks
 
@@ -56,7 +55,9 @@ def test_xla_gradients_equal_loop_for_every_setting(kind, training, settings):
     results = []
     weights = None
     for jit_compile in (False, True):
-        layer = StreamRNN(Cell(U, **settings), return_sequences=True, return_state=True, jit_compile=jit_compile, use_fused=False)
+        layer = StreamRNN(
+            Cell(U, **settings), return_sequences=True, return_state=True, jit_compile=jit_compile, use_fused=False
+        )
         layer(x)
         weights = weights or [w + rng.normal(0, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()]
         layer.set_weights(weights)

@@ -4,10 +4,11 @@ import zlib
 
 import numpy as np
 import pytest
-
 from dropout_settings import IDS, SETTINGS, B, D, T, U, explicit_masks, inference_masks
-from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN
 from numpy_reference import run
+
+from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN
+
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 @pytest.mark.parametrize("training", [True, False], ids=["train", "infer"])

@@ -19,12 +19,16 @@ def _model(Cell, preset):
     inputs = keras.Input((None, 3))
     reset = keras.Input((), dtype="float32")
     keys = keras.Input((), dtype="int64")
-    x = StreamRNN(Cell(6, preset, rate=0.3, input_rate=0.1), return_sequences=True, seed=1)(inputs, reset=reset, lane_keys=keys)
+    x = StreamRNN(Cell(6, preset, rate=0.3, input_rate=0.1), return_sequences=True, seed=1)(
+        inputs, reset=reset, lane_keys=keys
+    )
     x = StreamRNN(Cell(4, preset, rate=0.3), seed=2)(x, reset=reset, lane_keys=keys)
     return keras.Model([inputs, reset, keys], keras.layers.Dense(1)(x))
 
 
-@pytest.mark.parametrize("Cell, preset", [(DropoutLSTMCell, "zoneout"), (DropoutGRUCell, "semeniuta_seq"), (DropoutLSTMCell, "weight_drop")])
+@pytest.mark.parametrize(
+    "Cell, preset", [(DropoutLSTMCell, "zoneout"), (DropoutGRUCell, "semeniuta_seq"), (DropoutLSTMCell, "weight_drop")]
+)
 def test_keras_file_reloads_in_a_fresh_process_and_predicts_identically(tmp_path, Cell, preset):
     model = _model(Cell, preset)
     rng = np.random.default_rng(0)

@@ -54,8 +54,12 @@ def test_same_recording_same_masks_whichever_lane(preset):
 def test_keys_change_masks():
     cell = _cell(scheme="gal", rate=0.5, scope="window")
     base = sample_masks(cell, 2, 1, seed=1, mask_seed=0, lane_keys=[1, 2])["recurrent"].numpy()
-    for kwargs in (dict(seed=2, mask_seed=0, lane_keys=[1, 2]), dict(seed=1, mask_seed=1, lane_keys=[1, 2]),
-                   dict(seed=1, mask_seed=0, lane_keys=[3, 4]), dict(seed=1, mask_seed=0, lane_keys=[1, 2], steps_seen=[8, 8])):
+    for kwargs in (
+        dict(seed=2, mask_seed=0, lane_keys=[1, 2]),
+        dict(seed=1, mask_seed=1, lane_keys=[1, 2]),
+        dict(seed=1, mask_seed=0, lane_keys=[3, 4]),
+        dict(seed=1, mask_seed=0, lane_keys=[1, 2], steps_seen=[8, 8]),
+    ):
         other = sample_masks(cell, 2, 1, **kwargs)["recurrent"].numpy()
         assert np.mean(other != base) > 0.3
     assert not np.array_equal(base[0], base[1])  # lanes differ
@@ -81,7 +85,9 @@ def test_scope_lifetimes():
 
 
 @pytest.mark.parametrize("Cell", [DropoutLSTMCell, DropoutGRUCell], ids=["lstm", "gru"])
-@pytest.mark.parametrize("preset", ["keras", "gal", "gal_tied", "semeniuta", "semeniuta_seq", "moon", "zoneout", "weight_drop"])
+@pytest.mark.parametrize(
+    "preset", ["keras", "gal", "gal_tied", "semeniuta", "semeniuta_seq", "moon", "zoneout", "weight_drop"]
+)
 def test_layer_draws_the_documented_masks_across_windows_and_resets(Cell, preset):
     """Two windows with a reset of lane 0 before the second: the layer's own draws equal
     ``sample_masks`` with the counters the contract gives, and carried masks move only on reset."""
@@ -102,7 +108,7 @@ def test_layer_draws_the_documented_masks_across_windows_and_resets(Cell, preset
     second = layer(x2, reset=[1, 0], lane_keys=[33, 22], initial_state=first[1:], mask_seed=3, training=True)
     drawn = sample_masks(layer.cell, 2, 6, seed=5, mask_seed=3, lane_keys=[33, 22], steps_seen=[0, 6])
     # The reset lane draws for its new recording; the other keeps its recording-scope masks.
-    carried_names = [n[len("mask_"):] for n in layer.state_names[n_cell + 1 :]]
+    carried_names = [n[len("mask_") :] for n in layer.state_names[n_cell + 1 :]]
     masks2 = dict(drawn)
     for name in carried_names:
         masks2[name] = tf.concat([drawn[name][:1], masks1[name][1:]], 0)

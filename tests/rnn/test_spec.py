@@ -24,7 +24,10 @@ def test_presets_match_contract(preset):
 
 
 def test_zoneout_rate_sets_both_unless_given():
-    assert (DropoutSpec.create("zoneout", rate=0.1).zoneout_h, DropoutSpec.create("zoneout", rate=0.1).zoneout_c) == (0.1, 0.1)
+    assert (DropoutSpec.create("zoneout", rate=0.1).zoneout_h, DropoutSpec.create("zoneout", rate=0.1).zoneout_c) == (
+        0.1,
+        0.1,
+    )
     spec = DropoutSpec.create("zoneout", rate=0.1, zoneout_c=0.5)
     assert (spec.zoneout_h, spec.zoneout_c) == (0.1, 0.5)
 

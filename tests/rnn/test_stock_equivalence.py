@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
-
 from comparison import assert_close_at_scale
 
 from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN

@@ -13,7 +13,13 @@ RECORDING_SCOPE = ["none", "gal", "gal_tied", "semeniuta_seq", "moon"]
 def _pair(Cell, preset, **layer_kwargs):
     rate = None if preset == "none" else 0.35
     scope = "recording" if preset == "none" else None  # so that its input mask lives per recording too
-    return StreamRNN(Cell(6, preset, rate=rate, scope=scope, input_rate=0.2), return_sequences=True, return_state=True, seed=7, **layer_kwargs)
+    return StreamRNN(
+        Cell(6, preset, rate=rate, scope=scope, input_rate=0.2),
+        return_sequences=True,
+        return_state=True,
+        seed=7,
+        **layer_kwargs,
+    )
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "infer"])

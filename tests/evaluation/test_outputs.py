@@ -56,8 +56,16 @@ def test_metrics_json_is_versioned_and_documented(written):
     assert metrics["schema_version"] == SCHEMA_VERSION
     assert metrics == json.loads(json.dumps(result.metrics))
     documented = set(re.findall(r"`([a-z_0-9]+)`", DOCS.read_text()))
-    nested = [metrics, metrics["window"], metrics["recording"], metrics["event"], metrics["event"]["event_scoring"],
-              metrics["event"]["latency"], metrics["per_patient"][0], metrics["per_recording"][0]]
+    nested = [
+        metrics,
+        metrics["window"],
+        metrics["recording"],
+        metrics["event"],
+        metrics["event"]["event_scoring"],
+        metrics["event"]["latency"],
+        metrics["per_patient"][0],
+        metrics["per_recording"][0],
+    ]
     missing = {key for block in nested for key in block if key not in documented}
     assert not missing, f"keys of metrics.json not documented in docs/evaluation.md: {sorted(missing)}"
 
@@ -111,9 +119,8 @@ def test_report_links_outputs_and_no_temporary_files_remain(written):
 def test_failed_write_keeps_the_previous_file(tmp_path):
     target = tmp_path / "metrics.json"
     target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as temporary:
-            temporary.write_text("half")
-            raise RuntimeError("writer failed")
+    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
+        temporary.write_text("half")
+        raise RuntimeError("writer failed")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
