@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import tf_keras as keras
 
-import eegseq  # noqa: F401  (registers the custom layers for load_model)
 from eegseq.data.manifest import events_path_for, load_manifest, read_events
 from eegseq.evaluation import EvaluationSet, WindowPredictions, evaluate, write_outputs
 from eegseq.models import StreamModel

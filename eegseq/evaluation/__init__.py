@@ -12,17 +12,15 @@ Typical use::
 See ``docs/evaluation.md`` for the metrics and the ``metrics.json`` schema.
 """
 
-from eegseq.evaluation.config import EvaluationConfig
-from eegseq.evaluation.data import EvaluationSet, WindowPredictions
-from eegseq.evaluation.evaluator import SCHEMA_VERSION, EvaluationResult, evaluate
-from eegseq.evaluation.outputs import write_outputs
+import lazy_loader
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "EvaluationConfig",
-    "EvaluationResult",
-    "EvaluationSet",
-    "WindowPredictions",
-    "evaluate",
-    "write_outputs",
-]
+# Names are imported on first use: see the note in eegseq/__init__.py.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "config": ["EvaluationConfig"],
+        "data": ["EvaluationSet", "WindowPredictions"],
+        "evaluator": ["SCHEMA_VERSION", "EvaluationResult", "evaluate"],
+        "outputs": ["write_outputs"],
+    },
+)

@@ -4,21 +4,14 @@ Meets the data stream only through plain tensors (signal windows with left conte
 lane keys); knows nothing of ``eegseq.data``.
 """
 
-from eegseq.models.config import ConvBlockConfig, DropoutConfig, ModelConfig, RNNLayerOverride, RNNStackConfig
-from eegseq.models.frontend import context_samples, receptive_field, total_stride
-from eegseq.models.network import LastStep, StreamModel, build_model, predict_recording
+import lazy_loader
 
-__all__ = [
-    "ConvBlockConfig",
-    "DropoutConfig",
-    "LastStep",
-    "ModelConfig",
-    "RNNLayerOverride",
-    "RNNStackConfig",
-    "StreamModel",
-    "build_model",
-    "context_samples",
-    "predict_recording",
-    "receptive_field",
-    "total_stride",
-]
+# Names are imported on first use: see the note in eegseq/__init__.py.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "config": ["ConvBlockConfig", "DropoutConfig", "ModelConfig", "RNNLayerOverride", "RNNStackConfig"],
+        "frontend": ["context_samples", "receptive_field", "total_stride"],
+        "network": ["LastStep", "StreamModel", "build_model", "predict_recording"],
+    },
+)

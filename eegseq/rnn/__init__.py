@@ -9,21 +9,16 @@ Knows nothing of EEG. The contract is ``shared/design/recurrent-dropout.md`` and
 * :class:`StreamRNN` (``stream.py``): windows, carried state and masks, resets, fused dispatch.
 """
 
-from eegseq.rnn.gru import DropoutGRUCell
-from eegseq.rnn.lstm import DropoutLSTMCell
-from eegseq.rnn.masks import inference_masks, sample_masks
-from eegseq.rnn.spec import PRESETS, SCALINGS, SCHEMES, SCOPES, DropoutSpec
-from eegseq.rnn.stream import StreamRNN
+import lazy_loader
 
-__all__ = [
-    "PRESETS",
-    "SCALINGS",
-    "SCHEMES",
-    "SCOPES",
-    "DropoutGRUCell",
-    "DropoutLSTMCell",
-    "DropoutSpec",
-    "StreamRNN",
-    "inference_masks",
-    "sample_masks",
-]
+# Names are imported on first use: see the note in eegseq/__init__.py.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "gru": ["DropoutGRUCell"],
+        "lstm": ["DropoutLSTMCell"],
+        "masks": ["inference_masks", "sample_masks"],
+        "spec": ["PRESETS", "SCALINGS", "SCHEMES", "SCOPES", "DropoutSpec"],
+        "stream": ["StreamRNN"],
+    },
+)

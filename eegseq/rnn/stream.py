@@ -19,7 +19,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.rnn import fused
+from eegseq.rnn import fused, gru, lstm  # noqa: F401  (gru, lstm: registers the cells a saved StreamRNN names)
 from eegseq.rnn.masks import LOOP, carried_slots, inference_masks, sample_slot
 from eegseq.rnn.recurrence import WindowRecurrence
 

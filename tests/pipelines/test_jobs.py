@@ -7,7 +7,6 @@ import tf_keras as keras
 import yaml
 from smoke_cli import SMOKE, run_cli
 
-import eegseq  # noqa: F401
 from eegseq.data.normalisation import ChannelStats
 from eegseq.data.store import StoreReader
 from eegseq.models import StreamModel, predict_recording

@@ -10,7 +10,7 @@ import numpy as np
 import tf_keras as keras
 from smoke_cli import REPO, cli, cli_env, train_args
 
-import eegseq  # noqa: F401
+from eegseq.models import StreamModel  # noqa: F401  (registers eegseq's layers for load_model)
 
 TIMEOUT_S = 420
 

@@ -37,7 +37,8 @@ def test_keras_file_reloads_in_a_fresh_process_and_predicts_identically(tmp_path
     np.save(tmp_path / "expected.npy", model.predict(data, verbose=0))
     model.save(tmp_path / "model.keras")
     script = (
-        "import sys, numpy as np, tf_keras as keras, eegseq\n"
+        "import sys, numpy as np, tf_keras as keras\n"
+        "from eegseq.rnn import StreamRNN  # registers eegseq's layers\n"
         "d = sys.argv[1]\n"
         "m = keras.models.load_model(d + '/model.keras')\n"
         "y = m.predict([np.load(d + '/x.npy'), np.zeros(2, np.float32), np.array([4, 5])], verbose=0)\n"
