@@ -30,8 +30,10 @@ from eegseq.data.readers.policy import (
     check_finite,
     check_signal,
     output_sfreq,
-    resample as resample_signal,
     select_channels,
+)
+from eegseq.data.readers.policy import (
+    resample as resample_signal,
 )
 from eegseq.data.readers.source import OpenedFile
 from eegseq.data.recording import Recording
@@ -64,7 +66,7 @@ def _guarded(path: Path, action, *args):
         return action(*args)
     except RecordingError:
         raise
-    except Exception as exc:  # noqa: BLE001 - readers raise many types (OSError, ValueError, KeyError, zlib.error, ...)
+    except Exception as exc:
         raise RecordingError(f"cannot read: {type(exc).__name__}: {exc}", path=path) from exc
 
 
@@ -85,8 +87,8 @@ def read_recording(
 
     Args:
         path: the recording file.
-        channels: channel names to keep, in output column order; ``None`` keeps every usable channel in
-            file order.
+        channels: channel names to keep, in output column order (each must be in volts); ``None`` keeps
+            every EEG channel in file order (see :mod:`eegseq.data.readers.policy` for the rule).
         target_sfreq: output sampling rate, Hz; ``None`` keeps the native rate.
         resample: ``"polyphase"`` resamples any channel whose native rate differs from the output rate
             (:func:`scipy.signal.resample_poly`); ``"refuse"`` raises instead.
@@ -99,7 +101,7 @@ def read_recording(
     Returns:
         ``signal`` float32 ``(n_samples, n_channels)`` in µV, ``sfreq`` in Hz, ``channels``, ``events``
         (seconds), ``label`` (Kaggle files), ``source`` (the path) and ``meta`` (source facts, plus
-        ``dropped_channels``, ``native_sfreq``: the native rate of each output channel, Hz, and
+        ``dropped_channels``, ``non_eeg_channels``, ``native_sfreq``: the native rate of each output channel, Hz, and
         ``annotation_file`` when one was used).
 
     Raises:
@@ -117,7 +119,7 @@ def read_recording(
         raise RecordingError("no such file", path=path)
 
     opened = _guarded(path, _open, path)
-    names = select_channels(opened.channels, channels, path)
+    names, non_eeg = select_channels(opened, channels, path)
     native = dict(zip(opened.channels, opened.sfreqs))
     sfreq = output_sfreq([native[name] for name in names], target_sfreq, resample, path)
 
@@ -154,5 +156,9 @@ def read_recording(
             path=path,
         )
 
-    meta.update(dropped_channels=opened.dropped_channels, native_sfreq=[native[name] for name in names])
+    meta.update(
+        dropped_channels=opened.dropped_channels,
+        non_eeg_channels=non_eeg,
+        native_sfreq=[native[name] for name in names],
+    )
     return Recording(signal, sfreq, tuple(names), list(events), opened.label, str(path), meta)

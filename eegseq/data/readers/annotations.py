@@ -78,7 +78,9 @@ def parse_chbmit_summary(path: str | os.PathLike) -> dict[str, list[Event]]:
         raise RecordingError("last seizure start has no end", path=path)
     for name, count in counts.items():
         if count != len(result[name]):
-            raise RecordingError(f"{name}: 'Number of Seizures in File' says {count}, found {len(result[name])}", path=path)
+            raise RecordingError(
+                f"{name}: 'Number of Seizures in File' says {count}, found {len(result[name])}", path=path
+            )
     return result
 
 
@@ -113,7 +115,9 @@ def _number(row: dict, column: str, path: str | os.PathLike, number: int) -> flo
     try:
         return float(row[column])
     except ValueError:
-        raise RecordingError(f"data row {number}, column {column!r}: {row[column]!r} is not a number", path=path) from None
+        raise RecordingError(
+            f"data row {number}, column {column!r}: {row[column]!r} is not a number", path=path
+        ) from None
 
 
 def parse_csv_bi(path: str | os.PathLike) -> list[Event]:
@@ -132,7 +136,9 @@ def parse_csv_bi(path: str | os.PathLike) -> list[Event]:
     for number, row in _rows(path, ",", _TUSZ_COLUMNS):
         label = row["label"].lower()
         if label not in _TUSZ_LABELS:
-            raise RecordingError(f"data row {number}: label {row['label']!r}, expected one of {sorted(_TUSZ_LABELS)}", path=path)
+            raise RecordingError(
+                f"data row {number}: label {row['label']!r}, expected one of {sorted(_TUSZ_LABELS)}", path=path
+            )
         if _TUSZ_LABELS[label] is not None:
             start, stop = _number(row, "start_time", path, number), _number(row, "stop_time", path, number)
             _seizure(start, stop, path, f"data row {number}")  # validates the span

@@ -1,9 +1,14 @@
 """EDF/EDF+/BDF, FIF, BrainVision and EEGLAB files, read lazily through MNE.
 
-MNE returns volts for voltage channels; they are scaled to microvolts. A channel MNE does not hold in
-volts (e.g. a BDF ``Status`` trigger channel) keeps its values unscaled and is listed in
-``meta["unscaled_channels"]``. Annotations stored in the file become events, onsets in seconds from
-the first sample.
+Units come from the file: for EDF/BDF the physical dimension written in the header (MNE labels every
+EDF channel as volts, whatever its dimension), for the other formats MNE's channel unit. Channels in
+volts (EDF/BDF: ``V``, ``mV``, ``uV``/``µV``, the dimensions MNE converts to volts) are scaled to
+microvolts; any other channel (``%``, ``bpm``, ``mm``, no dimension, a trigger channel) keeps its
+values and its unit (see :class:`~eegseq.data.readers.source.OpenedFile`), for the channel rule of
+:mod:`~eegseq.data.readers.policy` to drop or refuse. Signal types: EDF/BDF labels of the EDF+ form
+``"<type> <name>"`` with a non-EEG type (``ECG``, ``EMG``, ``EOG``, ``RESP``, ``SAO2``, ...) are of that
+type, every other EDF/BDF channel is EEG (MNE's rule); the other formats keep MNE's types.
+Annotations stored in the file become events, onsets in seconds from the first sample.
 
 Mixed rates in EDF/BDF: MNE's EDF reader upsamples every channel to the file's highest rate (FFT
 resampling, see MNE's ``read_raw_edf`` notes). To apply :mod:`~eegseq.data.readers.policy` instead,
@@ -27,10 +32,27 @@ from mne.io.constants import FIFF
 
 from eegseq.data.errors import RecordingError
 from eegseq.data.readers.policy import usable_channels
-from eegseq.data.readers.source import OpenedFile
+from eegseq.data.readers.source import MICROVOLTS, OpenedFile
 from eegseq.data.recording import Event
 
 _MICROVOLTS_PER_VOLT = 1e6
+# EDF/BDF physical dimensions that MNE converts to volts (its EDF reader; any other dimension it passes on
+# as written), spellings of µ included.
+_EDF_VOLT_DIMENSIONS = ("V", "mV", "uV", "\u00b5V", "\u03bcV", "\x83\xcaV")
+# EDF+ signal-type prefixes of a label (``"ECG EKG"``) that mark a non-EEG signal, with MNE's type names.
+_EDF_NON_EEG_TYPES = {
+    "EOG": "eog",
+    "ECG": "ecg",
+    "EKG": "ecg",
+    "EMG": "emg",
+    "BIO": "bio",
+    "RESP": "resp",
+    "TEMP": "temperature",
+    "MISC": "misc",
+    "SAO2": "bio",
+    "SPO2": "bio",
+    "STIM": "stim",
+}
 # Signals with these labels carry EDF+/BDF+ annotations (TAL), not samples; MNE leaves them out.
 _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 # EDF/BDF header: 256 fixed bytes, then 256 bytes per signal, of which 216 precede
@@ -39,6 +61,7 @@ _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 _FIXED_HEADER_BYTES = 256
 _SIGNAL_HEADER_BYTES = 256
 _BEFORE_N_SAMPLES_BYTES = 216
+_BEFORE_DIMENSION_BYTES = 96  # label 16, transducer 80
 
 
 @dataclass(frozen=True)
@@ -47,6 +70,7 @@ class EdfHeader:
 
     Attributes:
         labels: signal labels as written (blanks stripped), annotation signals included.
+        dimensions: physical dimension of each signal as written (blanks stripped).
         samples_per_record: samples of each signal in one data record.
         record_seconds: duration of one data record, seconds.
         n_records: number of data records (-1 when the writer did not know).
@@ -54,6 +78,7 @@ class EdfHeader:
     """
 
     labels: tuple[str, ...]
+    dimensions: tuple[str, ...]
     samples_per_record: tuple[int, ...]
     record_seconds: float
     n_records: int
@@ -84,6 +109,10 @@ def read_edf_header(path: str | os.PathLike, bytes_per_sample: int) -> EdfHeader
             if len(signals) < n_signals * _SIGNAL_HEADER_BYTES or header_bytes < _FIXED_HEADER_BYTES + len(signals):
                 raise ValueError(f"header truncated: {n_signals} signals announced, file has {size} bytes")
             labels = tuple(signals[16 * i : 16 * (i + 1)].decode("latin-1").strip() for i in range(n_signals))
+            dims_at = _BEFORE_DIMENSION_BYTES * n_signals
+            dimensions = tuple(
+                signals[dims_at + 8 * i : dims_at + 8 * (i + 1)].decode("latin-1").strip() for i in range(n_signals)
+            )
             start = _BEFORE_N_SAMPLES_BYTES * n_signals
             samples = tuple(int(signals[start + 8 * i : start + 8 * (i + 1)].decode("ascii")) for i in range(n_signals))
         except (ValueError, UnicodeDecodeError) as exc:
@@ -98,14 +127,14 @@ def read_edf_header(path: str | os.PathLike, bytes_per_sample: int) -> EdfHeader
             f"truncated: header promises {n_records} data records ({expected} bytes), file has {size} bytes",
             path=path,
         )
-    return EdfHeader(labels, samples, record_seconds, n_records, header_bytes)
+    return EdfHeader(labels, dimensions, samples, record_seconds, n_records, header_bytes)
 
 
-def _scaled(raw: mne.io.BaseRaw, names: Sequence[str]) -> np.ndarray:
-    """Read channels ``names`` (MNE names) as float32 ``(n_samples, len(names))``, volts scaled to µV."""
+def _read_scaled(raw: mne.io.BaseRaw, names: Sequence[str], volts: Sequence[bool]) -> np.ndarray:
+    """Read channels ``names`` (MNE names) as float32 ``(n_samples, len(names))``; those with ``volts``
+    True (MNE holds them in volts) scaled to µV, the others as MNE returns them."""
     data = raw.get_data(picks=list(names))
-    units = {ch["ch_name"]: ch["unit"] for ch in raw.info["chs"]}
-    scale = np.array([_MICROVOLTS_PER_VOLT if units[name] == FIFF.FIFF_UNIT_V else 1.0 for name in names])
+    scale = np.where(volts, _MICROVOLTS_PER_VOLT, 1.0)
     return (data.T * scale).astype(np.float32)
 
 
@@ -118,9 +147,10 @@ def _events(raw: mne.io.BaseRaw) -> list[Event]:
     ]
 
 
-def _unscaled(raw: mne.io.BaseRaw, names: Sequence[str]) -> list[str]:
-    wanted = set(names)
-    return [ch["ch_name"] for ch in raw.info["chs"] if ch["ch_name"] in wanted and ch["unit"] != FIFF.FIFF_UNIT_V]
+def _edf_kind(label: str) -> str:
+    """Signal type of an EDF/BDF label: a non-EEG EDF+ type prefix, else EEG (as MNE types EDF channels)."""
+    prefix = label.split(" ", 1)[0].upper() if " " in label else ""
+    return _EDF_NON_EEG_TYPES.get(prefix, "eeg")
 
 
 def _open_edf(path: Path, bdf: bool) -> OpenedFile:
@@ -135,10 +165,13 @@ def _open_edf(path: Path, bdf: bool) -> OpenedFile:
         )
     labels = [header.labels[i] for i in signal_idx]
     rates = [header.samples_per_record[i] / header.record_seconds for i in signal_idx]
+    dimensions = [header.dimensions[i] for i in signal_idx]
     kept, dropped = usable_channels(labels)
     names = tuple(labels[i] for i in kept)
     mne_name = {labels[i]: raw.ch_names[i] for i in kept}
     rate_of = {labels[i]: rates[i] for i in kept}
+    volts = {labels[i]: dimensions[i] in _EDF_VOLT_DIMENSIONS for i in kept}
+    units = tuple(MICROVOLTS if volts[labels[i]] else dimensions[i] for i in kept)
     uniform = len(set(rates)) == 1
 
     def read(group: Sequence[str]) -> np.ndarray:
@@ -148,10 +181,25 @@ def _open_edf(path: Path, bdf: bool) -> OpenedFile:
             rate = rate_of[group[0]]
             others = [mne_n for mne_n, r in zip(raw.ch_names, rates) if r != rate]
             group_raw = read_raw(path, preload=False, exclude=others, exclude_after_unique=True, verbose="error")
-        return _scaled(group_raw, [mne_name[name] for name in group])
+        return _read_scaled(group_raw, [mne_name[name] for name in group], [volts[name] for name in group])
 
-    meta = {"unscaled_channels": _unscaled(raw, [mne_name[n] for n in names])}
-    return OpenedFile(names, tuple(rate_of[n] for n in names), read, _events(raw), None, meta, dropped)
+    return OpenedFile(
+        names,
+        tuple(rate_of[n] for n in names),
+        read,
+        _events(raw),
+        None,
+        {},
+        dropped,
+        units,
+        tuple(_edf_kind(name) for name in names),
+    )
+
+
+def _fiff_unit_name(unit: int) -> str:
+    """``"CEL"`` for ``FIFF.FIFF_UNIT_CEL``; ``""`` for none."""
+    names = [name for name in dir(FIFF) if name.startswith("FIFF_UNIT_") and getattr(FIFF, name) == unit]
+    return names[0].removeprefix("FIFF_UNIT_") if names and unit != FIFF.FIFF_UNIT_NONE else ""
 
 
 def _open_other(path: Path, read_raw: Callable[..., mne.io.BaseRaw]) -> OpenedFile:
@@ -159,9 +207,20 @@ def _open_other(path: Path, read_raw: Callable[..., mne.io.BaseRaw]) -> OpenedFi
     kept, dropped = usable_channels(raw.ch_names)
     names = tuple(raw.ch_names[i] for i in kept)
     sfreq = float(raw.info["sfreq"])
-    meta = {"unscaled_channels": _unscaled(raw, names)}
+    info = {ch["ch_name"]: ch for ch in raw.info["chs"]}
+    volts = {name: info[name]["unit"] == FIFF.FIFF_UNIT_V for name in names}
+    units = tuple(MICROVOLTS if volts[name] else _fiff_unit_name(info[name]["unit"]) for name in names)
+    kinds = dict(zip(raw.ch_names, raw.get_channel_types()))
     return OpenedFile(
-        names, (sfreq,) * len(names), lambda group: _scaled(raw, group), _events(raw), None, meta, dropped
+        names,
+        (sfreq,) * len(names),
+        lambda group: _read_scaled(raw, group, [volts[name] for name in group]),
+        _events(raw),
+        None,
+        {},
+        dropped,
+        units,
+        tuple(kinds[name] for name in names),
     )
 
 

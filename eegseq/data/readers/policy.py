@@ -8,6 +8,15 @@ Channel rule (all formats):
     (CHB-MIT records ``T8-P8`` twice, as two copies of one derivation). Dropped names are reported in
     ``Recording.meta["dropped_channels"]``. ``channels=[...]`` then selects and orders the remaining ones.
 
+Unit and type rule (all formats):
+    Samples are stored in µV. A channel the file holds in volts (V, mV or µV: unit ``"uV"`` in
+    :class:`~eegseq.data.readers.source.OpenedFile`) is converted; no other channel is ever scaled.
+    With no channel list, only EEG channels are kept: in volts and of an EEG type (``eeg``, ``seeg``,
+    ``ecog``, ``dbs``); the others (SpO2 in ``%``, heart rate in ``bpm``, a photic channel in ``mm``,
+    1 Hz trend channels with no unit, ``ECG``/``EMG``-typed labels) are dropped and listed in
+    ``Recording.meta["non_eeg_channels"]`` as ``"name (unit, type)"``. A configured channel that is
+    not in volts is refused (:class:`~eegseq.data.errors.RecordingError`), since it cannot be stored in µV.
+
 Sampling-rate rule:
     ``resample="polyphase"`` converts every channel to the output rate with
     :func:`scipy.signal.resample_poly` (anti-aliasing FIR, rational factor up/down);
@@ -28,8 +37,11 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from eegseq.data.errors import RecordingError
+from eegseq.data.readers.source import MICROVOLTS, OpenedFile
 
 RESAMPLE_POLICIES = ("polyphase", "refuse")
+# MNE's types of channels that record brain potentials.
+EEG_KINDS = ("eeg", "seeg", "ecog", "dbs")
 
 # Rates are turned into fractions with at most this denominator: enough for every rate seen in EEG
 # files, including Kaggle 2014's 16384/41 Hz (399.6097... Hz), while keeping the polyphase filter short.
@@ -64,23 +76,40 @@ def usable_channels(names: Sequence[str]) -> tuple[list[int], list[str]]:
     return kept, dropped
 
 
-def select_channels(available: Sequence[str], wanted: Sequence[str] | None, path: str | os.PathLike) -> list[str]:
-    """Return the channel names to read, in output order.
+def select_channels(
+    opened: OpenedFile, wanted: Sequence[str] | None, path: str | os.PathLike
+) -> tuple[list[str], list[str]]:
+    """Return the channel names to read, in output order, per the module's channel, unit and type rules.
 
     Args:
-        available: usable channel names of the file, in file order.
-        wanted: configured channels (selects and orders), or ``None`` for all of ``available``.
+        opened: the file, its usable channels in file order with their units and types.
+        wanted: configured channels (selects and orders), or ``None`` for every EEG channel of the file.
         path: the file, for error messages.
 
+    Returns:
+        ``(names, non_eeg)``: the channels to read, and (``wanted=None`` only) the channels left out as
+        non-EEG, each as ``"name (unit, type)"``.
+
     Raises:
-        RecordingError: a configured channel is not in the file (the message lists what the file has).
-        RecordingError: the file has no usable channel.
+        RecordingError: a configured channel is not in the file (the message lists what the file has) or is
+            not in volts; the file has no usable (EEG) channel.
         ValueError: ``wanted`` is empty or names a channel twice.
     """
+    available = opened.channels
+    units = opened.units or (MICROVOLTS,) * len(available)
+    kinds = opened.kinds or ("eeg",) * len(available)
     if wanted is None:
-        if not available:
-            raise RecordingError("no usable channel in the file", path=path)
-        return list(available)
+        eeg = [name for name, unit, kind in zip(available, units, kinds) if unit == MICROVOLTS and kind in EEG_KINDS]
+        non_eeg = [
+            f"{name} ({unit or 'no unit'}, {kind})"
+            for name, unit, kind in zip(available, units, kinds)
+            if name not in set(eeg)
+        ]
+        if not eeg:
+            raise RecordingError(
+                f"no usable EEG channel in the file (EEG type, in volts); it has {non_eeg or 'no channel'}", path=path
+            )
+        return eeg, non_eeg
     wanted = [str(name) for name in wanted]
     if not wanted:
         raise ValueError("channels: configure at least one channel, or None for all")
@@ -88,15 +117,17 @@ def select_channels(available: Sequence[str], wanted: Sequence[str] | None, path
         raise ValueError(f"channels: each channel may be configured once, got {wanted}")
     missing = [name for name in wanted if name not in set(available)]
     if missing:
+        raise RecordingError(f"configured channel(s) {missing} not in the file; it has {list(available)}", path=path)
+    unit_of = dict(zip(available, units))
+    not_volts = [f"{name} ({unit_of[name] or 'no unit'})" for name in wanted if unit_of[name] != MICROVOLTS]
+    if not_volts:
         raise RecordingError(
-            f"configured channel(s) {missing} not in the file; it has {list(available)}", path=path
+            f"configured channel(s) {not_volts} not in volts: the store holds µV, so they cannot be stored", path=path
         )
-    return wanted
+    return wanted, []
 
 
-def output_sfreq(
-    native: Sequence[float], target_sfreq: float | None, resample: str, path: str | os.PathLike
-) -> float:
+def output_sfreq(native: Sequence[float], target_sfreq: float | None, resample: str, path: str | os.PathLike) -> float:
     """Decide the output rate (Hz) for channels with the given native rates (Hz), per the module's rule.
 
     Raises:
