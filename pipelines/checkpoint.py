@@ -1,8 +1,10 @@
 """Atomic training checkpoints: model, optimizer, per-lane states and masks, stream position.
 
-A checkpoint is a folder ``ckpt-<step>`` written under a temporary name and renamed when
-complete; the ``latest`` file names the newest and is itself replaced atomically. A job killed
-at any moment leaves at worst a temporary folder, which the next run removes. The random state
+A checkpoint is a folder ``ckpt-<step>`` written under a temporary name, flushed to disk and
+renamed when complete (:func:`eegseq.files.atomic_directory`); the ``latest`` file names the
+newest and is itself replaced atomically. A job killed at any moment leaves at worst a temporary
+folder, which the next run removes; a write that fails (a full disk) removes its own and leaves
+``latest`` on the last good checkpoint. The random state
 of a run is its seed: masks are keyed statelessly by (seed, epoch, recording, position) and the
 stream is a pure function of its position, so nothing else needs saving.
 """
@@ -10,16 +12,19 @@ stream is a pure function of its position, so nothing else needs saving.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text
+from eegseq.files import atomic_directory, atomic_write_json, atomic_write_text, remove_stale_temporaries
 
 LATEST = "latest"
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (a full disk, an I/O error); the last good one is kept."""
 
 
 class Checkpointer:
@@ -36,14 +41,17 @@ class Checkpointer:
         self.keep = keep
         self._checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
         self.directory.mkdir(parents=True, exist_ok=True)
-        for stale in self.directory.glob(".tmp-*"):  # a save interrupted by a kill
-            shutil.rmtree(stale, ignore_errors=True)
+        remove_stale_temporaries(self.directory)  # a save interrupted by a kill
+
+    def _pointer_text(self) -> str | None:
+        pointer = self.directory / LATEST
+        return pointer.read_text().strip() if pointer.exists() else None
 
     def latest(self) -> Path | None:
-        pointer = self.directory / LATEST
-        if not pointer.exists():
+        name = self._pointer_text()
+        if name is None:
             return None
-        path = self.directory / pointer.read_text().strip()
+        pointer, path = self.directory / LATEST, self.directory / name
         if not (path / "meta.json").exists():
             raise FileNotFoundError(f"{pointer} names {path.name}, which is missing or incomplete")
         return path
@@ -51,16 +59,22 @@ class Checkpointer:
     def save(self, step: int, lanes: dict[str, np.ndarray], meta: dict) -> Path:
         """Write checkpoint ``step``: weights and optimizer, ``lanes.npz``, ``meta.json``."""
         final = self.directory / f"ckpt-{step:09d}"
-        temporary = self.directory / f".tmp-{final.name}-{os.getpid()}"
-        shutil.rmtree(temporary, ignore_errors=True)
-        temporary.mkdir()
-        self._checkpoint.write(str(temporary / "weights"))
-        with open(temporary / "lanes.npz", "wb") as file:
-            np.savez(file, **lanes)
-        atomic_write_json(temporary / "meta.json", meta)
-        shutil.rmtree(final, ignore_errors=True)  # a checkpoint of the same step from a killed run
-        os.replace(temporary, final)
-        atomic_write_text(self.directory / LATEST, final.name)
+        try:
+            # A checkpoint of the same step left by a killed run is replaced.
+            with atomic_directory(final) as temporary:
+                self._checkpoint.write(str(temporary / "weights"))
+                with open(temporary / "lanes.npz", "wb") as file:
+                    np.savez(file, **lanes)
+                atomic_write_json(temporary / "meta.json", meta)
+            atomic_write_text(self.directory / LATEST, final.name)
+        except (OSError, tf.errors.OpError) as error:
+            kept = self._pointer_text()
+            reason = (error.strerror if isinstance(error, OSError) else error.message) or error
+            raise CheckpointWriteError(
+                f"cannot write checkpoint {final} ({reason}); "
+                + (f"the last good checkpoint {kept} is kept: " if kept else "no checkpoint was kept: ")
+                + "free space in the run directory, then run the same command with --resume"
+            ) from None
         for old in sorted(self.directory.glob("ckpt-*"))[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
         return final

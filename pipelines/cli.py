@@ -7,7 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from eegseq.pipelines.config import ConfigError, load_config
+from eegseq.pipelines.config import load_config
+from eegseq.pipelines.errors import Refused
 
 EXIT_STOPPED = 143  # 128 + SIGTERM: the job stopped on request and can be resumed
 
@@ -71,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
             table = compare_job(config, args.run_dir, resume=args.resume)
             print(f"comparison written to {table}")
-    except ConfigError as error:
-        print(f"eegseq: {error}", file=sys.stderr)
+    except Refused as error:
+        print(f"eegseq {args.command}: {error}", file=sys.stderr)
         return 2
     except Exception as error:
         from eegseq.pipelines.train import StoppedBySignal, TrainingStopped

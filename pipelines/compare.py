@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from eegseq.files import atomic_write_json, atomic_write_text
 from eegseq.models import DropoutConfig
 from eegseq.pipelines.config import JobConfig
 from eegseq.pipelines.evaluate import evaluate_job
-from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text
 from eegseq.pipelines.train import train_job
 
 COLUMNS = ("preset", "window_roc_auc", "event_f1", "best_epoch", "val_auc_std", "final_train_loss", "minutes")

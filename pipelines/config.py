@@ -11,15 +11,16 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from eegseq.data.manifest import SplitSpec
+from eegseq.data.manifest import SplitSpec, resolve_in_root
 from eegseq.data.streamer import LabelRule, StreamConfig
 from eegseq.data.synthetic import SyntheticSpec
 from eegseq.evaluation.config import EvaluationConfig
 from eegseq.models import ModelConfig
+from eegseq.pipelines.errors import Refused
 from eegseq.rnn import PRESETS
 
 
-class ConfigError(ValueError):
+class ConfigError(Refused, ValueError):
     """A job configuration that cannot be used; the message names the file and the field."""
 
 
@@ -51,6 +52,17 @@ class DataConfig(_Section):
     def _path_for_files(self):
         if self.source != "synthetic" and not self.path:
             raise ValueError(f"data.path is required when data.source={self.source!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _paths_inside_root(self):
+        for name in ("store", "path", "safe_labels"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    resolve_in_root(self.root, value)
+                except ValueError as error:
+                    raise ValueError(f"data.{name}: {error}; every data path is relative to data.root") from None
         return self
 
     @property
@@ -151,7 +163,11 @@ def parse_override(text: str) -> tuple[str, object]:
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected dotted.key=value")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+    try:
+        return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as error:  # a tag such as !!python/object is refused by the safe loader
+        problem = " ".join(str(error).split())
+        raise ConfigError(f"--set {text!r}: the value is not plain YAML ({problem})") from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] = (), base: dict | None = None) -> JobConfig:

@@ -10,15 +10,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import tf_keras as keras
 
 from eegseq.data.manifest import events_path_for, load_manifest, read_events
 from eegseq.evaluation import EvaluationSet, WindowPredictions, evaluate, write_outputs
+from eegseq.files import atomic_write_json, remove_stale_temporaries
 from eegseq.models import StreamModel
 from eegseq.pipelines.config import JobConfig, load_config, stream_config
 from eegseq.pipelines.ingest import PreparedData, run_ingest
 from eegseq.pipelines.predict import WindowTable, predict_split
-from eegseq.pipelines.run_dir import atomic_write_json
+from eegseq.pipelines.run_dir import MODEL_FILE, load_model_file, locked
 
 SEIZURE_PREFIX = "sz"
 
@@ -39,11 +39,16 @@ def _window_predictions(table: WindowTable, subjects: dict[str, str]) -> WindowP
 def evaluate_job(run_dir: Path, split: str, config: JobConfig | None = None) -> Path:
     """Evaluate ``run_dir/model.keras`` on ``split``; returns the output folder.
 
-    ``config`` defaults to the run's own resolved ``config.yaml``.
+    ``config`` defaults to the run's own resolved ``config.yaml``. The run directory is locked
+    while its evaluation files are written.
     """
-    model_path = run_dir / "model.keras"
-    if not model_path.exists():
-        raise FileNotFoundError(f"{run_dir} holds no model.keras: train first (eegseq train --run-dir {run_dir})")
+    model = StreamModel(load_model_file(run_dir / MODEL_FILE))
+    with locked(run_dir):
+        remove_stale_temporaries(run_dir / "evaluation", recursive=True)  # left by a killed evaluation
+        return _evaluate(model, run_dir, split, config)
+
+
+def _evaluate(model: StreamModel, run_dir: Path, split: str, config: JobConfig | None) -> Path:
     if config is None:
         config = load_config(run_dir / "config.yaml")
     data: PreparedData = run_ingest(config.data, progress=False)
@@ -51,7 +56,6 @@ def evaluate_job(run_dir: Path, split: str, config: JobConfig | None = None) -> 
     known = sorted({row.split for row in rows})
     if split not in known:
         raise ValueError(f"split {split!r} does not exist in {data.manifest}; it has {known}")
-    model = StreamModel(keras.models.load_model(model_path))
     stream = stream_config(config, data.sfreq, model.context)
     model.check_window(stream.window)
     subjects = {row.id: row.subject for row in rows}

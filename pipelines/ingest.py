@@ -10,8 +10,8 @@ from pathlib import Path
 from eegseq.data.ingest import STORE_MANIFEST, ingest
 from eegseq.data.manifest import load_manifest
 from eegseq.data.normalisation import ChannelStats, compute_channel_stats
+from eegseq.files import atomic_write_json
 from eegseq.pipelines.config import DataConfig
-from eegseq.pipelines.run_dir import atomic_write_json
 
 log = logging.getLogger(__name__)
 STATS_FILE = "stats.json"

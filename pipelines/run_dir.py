@@ -1,40 +1,147 @@
-"""The run directory: atomic files, the resolved config, versions, seed and commit of a run."""
+"""The run directory: one job at a time, refusals before anything is written, the run's record.
+
+A job opens its run directory with :func:`open_run`, which locks it, removes what a killed job
+left half-written, and decides (from what the folder holds and ``--resume``) whether the job
+starts a run or continues one, comparing the saved ``config.yaml`` with the new config before any
+training. Only then does a new run write its record (:func:`record_run`); a resumed one keeps it.
+"""
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
 import platform
 import subprocess
-import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from eegseq.pipelines.config import JobConfig, to_yaml
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # read once: the process umask, to give atomically written files ordinary permissions
+from eegseq.files import atomic_write_json, atomic_write_text, remove_stale_temporaries
+from eegseq.pipelines.config import ConfigError, JobConfig, load_config, to_yaml
+from eegseq.pipelines.errors import Refused
 
 PACKAGES = ("eegseq", "tensorflow", "tf-keras", "numpy", "scipy", "h5py", "mne", "scikit-learn", "timescoring")
+CONFIG_FILE = "config.yaml"
+MODEL_FILE = "model.keras"
+# Settings a resume may change: they do not touch what the run computes (``compare`` configures
+# the comparison around a run, not the run).
+RESUMABLE_CHANGES = ("train.progress", "data.workers", "compare")
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+class RunDirError(Refused):
+    """The run directory cannot be used as asked (in use, not writable, holding another run)."""
+
+
+class ModelFileError(Refused):
+    """A run's ``model.keras`` is missing, unreadable, or holds what safe loading refuses."""
+
+
+def checkpoint_dir(run_dir: Path, worker: int) -> Path:
+    """The checkpoint folder of training worker ``worker``."""
+    return run_dir / "checkpoints" / f"worker-{worker}"
+
+
+@contextmanager
+def locked(run_dir: Path, worker: int = 0) -> Iterator[None]:
+    """Hold ``run_dir`` for worker ``worker`` (an exclusive ``flock``, released when the process
+    ends however it ends): a second job on the same run directory is refused, not interleaved.
+
+    Workers of one multi-worker run hold one lock each; ``evaluate`` holds worker 0's, as the
+    chief's files are what it rewrites.
+    """
+    lock_path = run_dir / f".worker-{worker}.lock"
     try:
-        os.fchmod(handle, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared like any file
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise RunDirError(
+            f"{run_dir}: cannot write to the run directory ({error.strerror}); choose a writable --run-dir"
+        ) from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise RunDirError(
+                f"{run_dir} is in use by another eegseq job (process {holder}, lock {lock_path.name}); "
+                "wait for it to finish or choose another --run-dir"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
-def atomic_write_json(path: Path, data) -> Path:
-    return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+def holds_run(run_dir: Path, worker: int = 0) -> bool:
+    """Whether ``run_dir`` holds a run for this worker: its record (chief) or a checkpoint."""
+    recorded = worker == 0 and (run_dir / CONFIG_FILE).exists()
+    return recorded or (checkpoint_dir(run_dir, worker) / "latest").exists()
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_changes(saved: JobConfig, new: JobConfig) -> list[str]:
+    """``field: saved -> new`` for every setting that differs, except :data:`RESUMABLE_CHANGES`."""
+    old, now = _flatten(saved.model_dump(mode="json")), _flatten(new.model_dump(mode="json"))
+    changed = sorted(key for key in old.keys() | now.keys() if old.get(key, "(unset)") != now.get(key, "(unset)"))
+    return [
+        f"{key}: {old.get(key, '(unset)')!r} -> {now.get(key, '(unset)')!r}"
+        for key in changed
+        if not any(key == allowed or key.startswith(f"{allowed}.") for allowed in RESUMABLE_CHANGES)
+    ]
+
+
+def _check_resumable(run_dir: Path, config: JobConfig) -> None:
+    saved_path = run_dir / CONFIG_FILE
+    if not saved_path.exists():
+        return  # a run killed before its record: its checkpoints restore or refuse by themselves
+    try:
+        saved = load_config(saved_path)
+    except ConfigError as error:
+        raise RunDirError(f"cannot resume: the run's {error}") from None
+    changes = config_changes(saved, config)
+    if changes:
+        raise RunDirError(
+            f"cannot resume {run_dir}: the config differs from the run's {saved_path.name} (saved -> now):\n  "
+            + "\n  ".join(changes)
+            + "\nresume with the saved settings (--config "
+            + str(saved_path)
+            + ") or start a new run in another --run-dir"
+        )
+
+
+@contextmanager
+def open_run(run_dir: Path, config: JobConfig, resume: bool, worker: int = 0) -> Iterator[bool]:
+    """Lock ``run_dir`` for this worker, clean up after a killed job, and decide: yield whether the
+    job continues a run (True) or starts one (False).
+
+    Raises:
+        RunDirError: the folder is in use or not writable; it holds a run and ``resume`` is False;
+            or ``resume`` is True and the config differs from the saved one (the message lists the
+            fields). Nothing in the folder has been changed.
+    """
+    with locked(run_dir, worker):
+        continuing = holds_run(run_dir, worker)
+        if continuing and not resume:
+            raise RunDirError(
+                f"{run_dir} already holds a run; pass --resume to continue it, or choose another --run-dir"
+            )
+        if continuing:
+            _check_resumable(run_dir, config)
+        if worker == 0:
+            remove_stale_temporaries(run_dir)  # checkpoint folders are cleaned by their own worker
+        yield continuing
 
 
 def git_commit() -> str | None:
@@ -59,8 +166,8 @@ def versions() -> dict[str, str | None]:
 
 
 def record_run(run_dir: Path, config: JobConfig) -> None:
-    """Write ``config.yaml`` (resolved) and ``environment.json`` (versions, seed, commit)."""
-    atomic_write_text(run_dir / "config.yaml", to_yaml(config))
+    """Write ``config.yaml`` (resolved) and ``environment.json`` (versions, seed, commit) of a new run."""
+    atomic_write_text(run_dir / CONFIG_FILE, to_yaml(config))
     atomic_write_json(
         run_dir / "environment.json",
         {
@@ -70,3 +177,32 @@ def record_run(run_dir: Path, config: JobConfig) -> None:
             "platform": platform.platform(),
         },
     )
+
+
+def load_model_file(path: Path):
+    """Load a run's Keras model in safe mode (no ``Lambda`` code, no pickles).
+
+    Raises:
+        ModelFileError: naming ``path``, when it is missing, not a whole ``.keras`` archive
+            (truncated, overwritten), or refused or unreadable by Keras.
+    """
+    import tf_keras as keras
+
+    import eegseq  # noqa: F401  (registers the custom layers)
+
+    if not path.exists():
+        raise ModelFileError(f"{path} does not exist: train first (eegseq train --run-dir {path.parent})")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path} is not a Keras model file (a .keras file is a zip archive; this one is truncated or holds "
+            "something else): train again, or restore the file"
+        )
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:
+        refused = "safe_mode" in str(error)
+        raise ModelFileError(
+            f"{path}: "
+            + ("refused by Keras safe mode" if refused else "cannot load the model")
+            + f" ({type(error).__name__}: {error})"
+        ) from None

@@ -14,7 +14,6 @@ import io
 import logging
 import math
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +22,17 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from sklearn.metrics import roc_auc_score
-from tqdm import tqdm
 
 from eegseq.data.streamer import LaneStreamer
 from eegseq.data.tfdata import dataset_fn
+from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
 from eegseq.models import StreamModel
 from eegseq.pipelines.checkpoint import Checkpointer
 from eegseq.pipelines.config import JobConfig, TrainConfig, stream_config
 from eegseq.pipelines.ingest import PreparedData, run_ingest
 from eegseq.pipelines.predict import WindowTable, predict_split
-from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text, record_run
+from eegseq.pipelines.progress import StepProgress
+from eegseq.pipelines.run_dir import checkpoint_dir, open_run, record_run
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class Trainer:
             self.optimizer = make_optimizer(train, self.streamer.steps_in_epoch(0))
             self.optimizer.build(self.model.model.trainable_variables)
         self.checkpointer = Checkpointer(
-            run_dir / "checkpoints" / f"worker-{self.worker}",
+            checkpoint_dir(run_dir, self.worker),
             self.model.model,
             self.optimizer,
             keep=train.keep_checkpoints,
@@ -217,13 +217,12 @@ class Trainer:
         }
 
     # ---- the loop -----------------------------------------------------------------------------
-    def run(self, resume: bool) -> Progress:
+    def run(self) -> Progress:
+        """Train from the latest checkpoint (whether to resume was decided by :func:`open_run`) to the end."""
         train = self.config.train
         progress, lanes = Progress(), None
         latest = self.checkpointer.latest()
         if latest is not None:
-            if not resume:
-                raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
             lanes, meta = self.checkpointer.restore(latest)
             progress = Progress(**meta)
             log.info("resumed from %s (step %d)", latest.name, progress.global_step)
@@ -234,13 +233,7 @@ class Trainer:
         previous = signal.signal(signal.SIGTERM, self._request_stop)
         writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.is_chief else None
         total_steps = sum(self.streamer.steps_in_epoch(e) for e in range(train.epochs))
-        bar = tqdm(
-            total=total_steps,
-            initial=progress.global_step,
-            unit="step",
-            disable=not (train.progress and self.is_chief),
-            mininterval=0.2 if sys.stderr.isatty() else 30.0,
-        )  # a log file (docker logs) gets a line per 30 s
+        bar = StepProgress(total_steps, progress.global_step, enabled=train.progress and self.is_chief)
         started, seconds_played, waited = time.perf_counter(), 0.0, 0.0
         clocked = not train.deterministic  # see step()
         try:
@@ -254,8 +247,7 @@ class Trainer:
                 progress.position = self.streamer.position(epoch, step + 1)
                 seconds_played += float(seconds.numpy())
                 elapsed = time.perf_counter() - started
-                bar.update()
-                bar.set_postfix(
+                bar.update(
                     loss=f"{loss:.4f}",
                     rec_s_per_s=f"{seconds_played / elapsed:.0f}",
                     **({"input_wait": f"{waited / elapsed:.1%}"} if clocked else {}),
@@ -330,9 +322,8 @@ class Trainer:
         log.info("epoch %d: %s", epoch, record)
 
     def _save_weights(self, path: Path) -> None:
-        temporary = path.with_name(f".{path.name}.tmp.weights.h5")
-        self.model.model.save_weights(temporary)
-        temporary.replace(path)
+        with atomic_path(path) as temporary:
+            self.model.model.save_weights(temporary)
 
 
 def loss_problem(loss: float, recent: list[float], weights: tuple[float, float], factor: float) -> str | None:
@@ -383,16 +374,24 @@ class TrainResult:
 
 
 def train_job(config: JobConfig, run_dir: Path, resume: bool = False) -> TrainResult:
-    """Run the whole training job; the summary is what ``metrics.json`` records under ``training``."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """Run the whole training job; the summary is what ``metrics.json`` records under ``training``.
+
+    The run directory is locked for the job; whether it starts or continues a run is decided
+    before anything is written (see :func:`open_run`).
+    """
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = make_strategy(config)
+    with open_run(run_dir, config, resume, worker_index(strategy)[0]) as continuing:
+        return _train(config, run_dir, strategy, continuing)
+
+
+def _train(config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, continuing: bool) -> TrainResult:
     data = run_ingest(config.data, progress=config.train.progress)
     trainer = Trainer(config, run_dir, strategy, data)
-    if trainer.is_chief:
+    if trainer.is_chief and not continuing:
         record_run(run_dir, config)
-    progress = trainer.run(resume)
+    progress = trainer.run()
     summary = {
         "steps": progress.global_step,
         "epochs_completed": len(progress.history),
@@ -408,9 +407,7 @@ def train_job(config: JobConfig, run_dir: Path, resume: bool = False) -> TrainRe
         best = run_dir / "best.weights.h5"
         if best.exists():
             trainer.model.model.load_weights(best)
-        final = run_dir / "model.keras"
-        temporary = run_dir / ".model.tmp.keras"
-        trainer.model.model.save(temporary)
-        temporary.replace(final)
+        with atomic_path(run_dir / "model.keras") as temporary:
+            trainer.model.model.save(temporary)
         atomic_write_json(run_dir / "metrics.json", {"training": summary})
     return TrainResult(summary, trainer.is_chief)

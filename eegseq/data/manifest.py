@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from eegseq.data.recording import Event
 from eegseq.data.store import STORE_SUFFIX, stored_source_sha256
+from eegseq.files import atomic_path
 
 SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ("id", "path", "sha256", "subject", "group", "split", "label", "sfreq", "n_channels", "n_samples")
@@ -285,14 +285,8 @@ def _cell(value: object) -> str:
 
 def _write_csv(csv_path: str | os.PathLike, header: Sequence[str], lines: Iterable[Sequence[object]]) -> Path:
     path = Path(csv_path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(lines)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(lines)
     return path

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from eegseq.data.store import StoreReader
+from eegseq.files import atomic_write_json
 
 
 _ROWS_PER_GROUP = 1024
@@ -81,11 +81,7 @@ class ChannelStats:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write as JSON atomically."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=1))
-        os.replace(tmp, path)
-        return path
+        return atomic_write_json(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ChannelStats:

@@ -12,15 +12,13 @@ Layout of a store file (format ``eegseq-store/1``):
   ``events`` (JSON list of ``{"onset", "duration", "eventType"}`` in seconds, BIDS columns),
   ``meta`` (JSON object).
 
-Files are written under a temporary name in the destination folder and renamed with
-``os.replace`` once complete, so a store file at its final name is always whole.
+Files are written atomically (:mod:`eegseq.files`), so a store file at its final name is always whole.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import numpy as np
 
 from eegseq.data.errors import RecordingError
 from eegseq.data.recording import Event, Recording
+from eegseq.files import atomic_path
 
 STORE_FORMAT = "eegseq-store/1"
 STORE_SUFFIX = ".h5"
@@ -100,34 +99,28 @@ def write_store(
         raise RecordingError("every sample is zero on every channel (all drop-out); nothing to store",
                              path=recording.source or recording_id)
 
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset(
-                "signal", data=signal, chunks=(min(chunk_samples, signal.shape[0]), signal.shape[1])
-            )
-            f.create_dataset("valid", data=valid.astype(np.uint8), chunks=(min(1 << 20, valid.size),),
-                             compression="gzip")
-            f.attrs.update(
-                {
-                    "format": STORE_FORMAT,
-                    "recording_id": recording_id,
-                    "sfreq": float(recording.sfreq),
-                    "channels": list(recording.channels),
-                    "units": "uV",
-                    "source": recording.source,
-                    "source_sha256": source_sha256,
-                    "label": _NO_LABEL if recording.label is None else int(recording.label),
-                    "events": json.dumps(
-                        [{"onset": e.onset, "duration": e.duration, "eventType": e.label} for e in recording.events]
-                    ),
-                    "meta": json.dumps(recording.meta, sort_keys=True),
-                }
-            )
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset(
+            "signal", data=signal, chunks=(min(chunk_samples, signal.shape[0]), signal.shape[1])
+        )
+        f.create_dataset("valid", data=valid.astype(np.uint8), chunks=(min(1 << 20, valid.size),),
+                         compression="gzip")
+        f.attrs.update(
+            {
+                "format": STORE_FORMAT,
+                "recording_id": recording_id,
+                "sfreq": float(recording.sfreq),
+                "channels": list(recording.channels),
+                "units": "uV",
+                "source": recording.source,
+                "source_sha256": source_sha256,
+                "label": _NO_LABEL if recording.label is None else int(recording.label),
+                "events": json.dumps(
+                    [{"onset": e.onset, "duration": e.duration, "eventType": e.label} for e in recording.events]
+                ),
+                "meta": json.dumps(recording.meta, sort_keys=True),
+            }
+        )
     return path
 
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from eegseq.evaluation.atomic import atomic_write_text
 from eegseq.evaluation.data import EvaluationSet
 from eegseq.evaluation.evaluator import EvaluationResult
 from eegseq.evaluation.plots import (
@@ -20,6 +19,7 @@ from eegseq.evaluation.plots import (
 )
 from eegseq.evaluation.report import render_report
 from eegseq.evaluation.tables import write_events_tsv, write_metrics_json, write_predictions_csv
+from eegseq.files import atomic_write_text
 
 EVENTS_DIRECTORY = "events"
 

@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from eegseq.evaluation.atomic import atomic_path
 from eegseq.evaluation.data import EvaluationSet
 from eegseq.evaluation.window import class_reason
+from eegseq.files import atomic_path
 
 _DPI = 100
 

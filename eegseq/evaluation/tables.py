@@ -1,6 +1,6 @@
 """Machine-readable outputs: ``metrics.json``, ``predictions.csv`` and SzCORE ``events.tsv`` files.
 
-Every file is written atomically (temporary name, then ``os.replace``).
+Every file is written atomically (:mod:`eegseq.files`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from eegseq.evaluation.atomic import atomic_write_text
 from eegseq.evaluation.data import WindowPredictions, check_safe_id
+from eegseq.files import atomic_write_text
 
 # SzCORE's annotation columns (epilepsy2bids), in its order.
 SZCORE_COLUMNS = ("onset", "duration", "eventType", "confidence", "channels", "dateTime", "recordingDuration")

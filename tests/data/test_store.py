@@ -12,6 +12,7 @@ import pytest
 from eegseq.data.errors import RecordingError
 from eegseq.data.recording import Event, Recording
 from eegseq.data.store import StoreReader, stored_source_sha256, write_store
+from eegseq.files import is_temporary
 
 SHA = "ab" * 32
 
@@ -81,9 +82,10 @@ def test_process_killed_before_rename_leaves_nothing_at_the_final_name(tmp_path)
         import os, numpy as np
         from eegseq.data.recording import Recording
         from eegseq.data import store
+        from eegseq import files
         def die(*args):
             os._exit(9)  # the process dies with the data written but not yet renamed
-        store.os.replace = die
+        files.os.replace = die
         rec = Recording(np.ones((1000, 2), np.float32), 100.0, ("a", "b"))
         store.write_store(rec, {str(tmp_path / 'r.h5')!r}, recording_id="r", source_sha256="{SHA}")
     """)
@@ -91,7 +93,7 @@ def test_process_killed_before_rename_leaves_nothing_at_the_final_name(tmp_path)
     assert result.returncode == 9
     assert not (tmp_path / "r.h5").exists()
     leftovers = [p.name for p in tmp_path.iterdir()]
-    assert all(name.startswith(".r.h5.") and name.endswith(".tmp") for name in leftovers)
+    assert all(name.startswith(".r.h5.") and is_temporary(name) for name in leftovers)
 
 
 def test_non_finite_and_all_zero_recordings_are_refused_naming_the_source(tmp_path):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from eegseq.evaluation import SCHEMA_VERSION, EvaluationConfig, evaluate, write_outputs
-from eegseq.evaluation.atomic import atomic_path
 from eegseq.evaluation.tables import SZCORE_COLUMNS, events_tsv_path
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -114,13 +113,3 @@ def test_report_links_outputs_and_no_temporary_files_remain(written):
         assert f"]({name})" in report
     assert "95% CI" in report
     assert not [p for p in directory.rglob("*") if ".tmp" in p.name]
-
-
-def test_failed_write_keeps_the_previous_file(tmp_path):
-    target = tmp_path / "metrics.json"
-    target.write_text("old")
-    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
-        temporary.write_text("half")
-        raise RuntimeError("writer failed")
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

@@ -69,3 +69,22 @@ def test_malformed_override_and_file(tmp_path):
     bad.write_text("- a list\n- not a mapping\n")
     with pytest.raises(ConfigError, match="bad.yaml: expected a mapping"):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    "override", ["data.store=../elsewhere", "data.store=/tmp/store", "data.path=../../etc", "data.safe_labels=/x.csv"]
+)
+def test_data_paths_outside_the_data_root_are_refused(override):
+    field = override.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"{field}: path .* outside the data root"):
+        load_config(REPO / "configs" / "smoke.yaml", [override])
+
+
+def test_a_store_inside_the_data_root_is_accepted():
+    config = load_config(REPO / "configs" / "smoke.yaml", ["data.store=stores/../store2"])
+    assert config.data.store == "stores/../store2"
+
+
+def test_an_override_with_a_yaml_tag_is_refused_naming_the_option():
+    with pytest.raises(ConfigError, match=r"--set 'train.seed=!!python/object/apply:os.system \[ls\]'.*not plain YAML"):
+        load_config(None, ["train.seed=!!python/object/apply:os.system [ls]"])

@@ -70,9 +70,3 @@ def test_sigterm_writes_a_checkpoint_and_exits_resumable(smoke_data, uninterrupt
     resumed = run_cli(*args)
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     _assert_same_end(run_dir, uninterrupted_run)
-
-
-def test_existing_run_needs_resume(smoke_data, uninterrupted_run):
-    result = run_cli(*train_args(uninterrupted_run, smoke_data))
-    assert result.returncode == 1
-    assert "already holds a run; pass --resume" in result.stderr
