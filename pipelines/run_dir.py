@@ -188,7 +188,7 @@ def load_model_file(path: Path):
     """
     import tf_keras as keras
 
-    import eegseq  # noqa: F401  (registers the custom layers)
+    from eegseq.models import StreamModel  # noqa: F401  (imports and so registers the custom layers)
 
     if not path.exists():
         raise ModelFileError(f"{path} does not exist: train first (eegseq train --run-dir {path.parent})")
