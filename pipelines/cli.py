@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from eegseq.pipelines.config import load_config
+from eegseq.pipelines.config import ConfigError, load_config
 from eegseq.pipelines.errors import Refused
 
 EXIT_STOPPED = 143  # 128 + SIGTERM: the job stopped on request and can be resumed
@@ -34,8 +34,19 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name != "ingest":
             command.add_argument("--run-dir", type=Path, required=True, help="folder for the run's outputs")
-        if name in ("train", "compare"):
+        if name == "train":
             command.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+        if name == "compare":
+            command.add_argument(
+                "--shard",
+                metavar="I/N",
+                help="run slice I of N of the grid (default: JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID if set, "
+                "else all); a shard does not merge",
+            )
+            command.add_argument("--jobs", type=int, default=1, metavar="N", help="local processes (default 1)")
+            command.add_argument(
+                "--merge", action="store_true", help="only build the report from --run-dir's job folders"
+            )
         if name == "evaluate":
             command.add_argument("--split", default="test", help="split to evaluate (default: test)")
         command.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -48,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        if args.command == "compare" and args.merge and args.config is None:
+            from eegseq.pipelines.compare_run import SHARED_CONFIG
+
+            args.config = args.run_dir / SHARED_CONFIG  # the comparison's own config
         config = load_config(args.config, args.overrides)
         if args.command == "ingest":
             from eegseq.pipelines.ingest import run_ingest
@@ -69,9 +84,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"evaluation written to {outputs}")
         else:
             from eegseq.pipelines.compare import compare_job
+            from eegseq.pipelines.compare_grid import Shard, shard_from_environment
+            from eegseq.pipelines.compare_report import merge_report
 
-            table = compare_job(config, args.run_dir, resume=args.resume)
-            print(f"comparison written to {table}")
+            if args.merge:
+                print(f"comparison written to {merge_report(args.run_dir, config)}")
+                return 0
+            if args.jobs < 1:
+                raise ConfigError(f"--jobs {args.jobs}: expected a number of processes >= 1")
+            try:
+                shard = Shard.parse(args.shard) if args.shard else shard_from_environment(config.compare.shards)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+            report = compare_job(config, args.run_dir, shard, args.jobs)
+            if report is None:
+                print(f"shard {shard.index}/{shard.count} done in {args.run_dir}; merge with: eegseq compare --merge")
+            else:
+                print(f"comparison written to {report}")
     except Refused as error:
         print(f"eegseq {args.command}: {error}", file=sys.stderr)
         return 2

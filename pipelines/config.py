@@ -16,8 +16,8 @@ from eegseq.data.streamer import LabelRule, StreamConfig
 from eegseq.data.synthetic import SyntheticSpec
 from eegseq.evaluation.config import EvaluationConfig
 from eegseq.models import ModelConfig
+from eegseq.pipelines.compare_config import CompareConfig
 from eegseq.pipelines.errors import Refused
-from eegseq.rnn import PRESETS
 
 
 class ConfigError(Refused, ValueError):
@@ -105,20 +105,6 @@ class TrainConfig(_Section):
 class DistributeConfig(_Section):
     strategy: Literal["none", "mirrored", "multi_worker"] = "none"
     devices: list[str] | None = Field(None, description="mirrored: devices to use (default all)")
-
-
-class CompareConfig(_Section):
-    """``eegseq compare``: the dropout presets to train side by side (the rest of the config is shared)."""
-
-    presets: list[str] = ["none", "keras", "gal", "semeniuta", "semeniuta_seq", "moon", "zoneout", "weight_drop"]
-    rate: float = Field(0.25, ge=0, lt=1, description="drop rate (zoneout: both zoneout rates) of every preset")
-
-    @model_validator(mode="after")
-    def _known_presets(self):
-        unknown = sorted(set(self.presets) - set(PRESETS))
-        if unknown:
-            raise ValueError(f"unknown presets {unknown}; expected some of {sorted(PRESETS)}")
-        return self
 
 
 class JobConfig(_Section):

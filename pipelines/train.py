@@ -38,7 +38,14 @@ log = logging.getLogger(__name__)
 
 
 class TrainingStopped(RuntimeError):
-    """Training stopped before its end (divergence, a non-finite loss); the last good checkpoint is kept."""
+    """Training stopped before its end (divergence, a non-finite loss); the last good checkpoint is kept.
+
+    ``step`` is the (1-based) training step at which it stopped, when known.
+    """
+
+    def __init__(self, message: str, step: int | None = None):
+        super().__init__(message)
+        self.step = step
 
 
 class StoppedBySignal(TrainingStopped):
@@ -290,7 +297,8 @@ class Trainer:
         if problem:
             raise TrainingStopped(
                 f"{problem} at step {progress.global_step + 1}; stopped, keeping the last good checkpoint in "
-                f"{self.checkpointer.directory} (lower train.learning_rate or set train.clip_norm)"
+                f"{self.checkpointer.directory} (lower train.learning_rate or set train.clip_norm)",
+                step=progress.global_step + 1,
             )
 
     def _end_epoch(self, epoch: int, progress: Progress, writer) -> None:

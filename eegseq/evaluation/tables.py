@@ -36,10 +36,10 @@ def write_metrics_json(metrics: Mapping[str, Any], path: str | os.PathLike[str])
 
 
 def write_predictions_csv(predictions: WindowPredictions, path: str | os.PathLike[str]) -> Path:
-    """Write one row per window: ``recording,start,end,probability`` (seconds, probability in [0, 1])."""
+    """Write one row per window: ``recording,start,end,probability,label`` (seconds, probability in [0, 1])."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("recording", "start", "end", "probability"))
+    writer.writerow(("recording", "start", "end", "probability", "label"))
     order = np.lexsort((predictions.start_s, predictions.recording))
     for i in order:
         writer.writerow(
@@ -48,6 +48,7 @@ def write_predictions_csv(predictions: WindowPredictions, path: str | os.PathLik
                 repr(float(predictions.start_s[i])),
                 repr(float(predictions.end_s[i])),
                 repr(float(predictions.probability[i])),
+                int(predictions.label[i]),
             )
         )
     return atomic_write_text(path, buffer.getvalue())

@@ -73,12 +73,13 @@ def test_predictions_csv_round_trips(written, test_set):
     directory, _, _ = written
     with open(directory / "predictions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["recording", "start", "end", "probability"]
+    assert list(rows[0]) == ["recording", "start", "end", "probability", "label"]
     assert len(rows) == len(test_set.predictions)
     p = test_set.predictions
     first = np.flatnonzero((p.recording == rows[0]["recording"]) & (p.start_s == float(rows[0]["start"])))[0]
     assert float(rows[0]["probability"]) == p.probability[first]
     assert float(rows[0]["end"]) == p.end_s[first]
+    assert int(rows[0]["label"]) == p.label[first]
 
 
 def test_events_tsv_follow_szcore_layout(written, test_set):

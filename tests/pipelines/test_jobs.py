@@ -59,29 +59,3 @@ def test_bad_config_exits_2_naming_the_field(tmp_path):
     result = run_cli("train", "--config", str(SMOKE), "--run-dir", str(tmp_path), "--set", "train.epochs=0")
     assert result.returncode == 2
     assert "train.epochs" in result.stderr
-
-
-def test_compare_trains_each_preset_and_tabulates(smoke_data, tmp_path):
-    result = run_cli(
-        "compare",
-        "--config",
-        str(SMOKE),
-        "--run-dir",
-        str(tmp_path),
-        "--set",
-        f"data.root={smoke_data}",
-        "--set",
-        "compare.presets=[none, zoneout]",
-        "--set",
-        "train.epochs=1",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = json.loads((tmp_path / "comparison.json").read_text())
-    assert [row["preset"] for row in rows] == ["none", "zoneout"]
-    for row in rows:
-        config = yaml.safe_load((tmp_path / row["preset"] / "config.yaml").read_text())
-        assert config["model"]["rnn"]["dropout"]["preset"] == row["preset"]
-        metrics = json.loads((tmp_path / row["preset"] / "metrics.json").read_text())
-        assert row["window_roc_auc"] == metrics["evaluation"]["test"]["headline"]["window_roc_auc"]
-    table = (tmp_path / "comparison.md").read_text()
-    assert "| zoneout |" in table and "| none |" in table

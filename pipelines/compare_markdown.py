@@ -1,0 +1,105 @@
+"""``comparison/report.md``: the human-readable comparison, rendered from ``comparison.json``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eegseq.pipelines.compare_stats import HEADLINE
+from eegseq.pipelines.config import JobConfig
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
+def _spread(stats: dict) -> str:
+    if stats["mean"] is None:
+        return "–"
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f} (n={stats['n']})"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) -> str:
+    cells = comparison["cells"]
+    boot = comparison["bootstrap"]
+    level = f"{boot['confidence_level']:.0%}"
+    lines = [
+        "# Recurrent-dropout comparison",
+        "",
+        f"{len(cells)} variants x rates, seeds {comparison['seeds']}, "
+        f"{sum(len(c['runs']) for c in cells)} training runs; test split: "
+        f"{len(comparison['test_recordings'])} recordings. Every run trains {shared.train.epochs} epochs "
+        f"(no early stopping; the best validation epoch is kept) on the same data, windows "
+        f"({shared.stream.window_seconds:g} s) and learning-rate schedule; "
+        "runs of one seed share their initial weights.",
+        "",
+        *(f"**Note:** {note}." for note in comparison["notes"]),
+        "",
+        "## Headline metrics (mean ± std over seeds)",
+        "",
+        *_table(
+            ["variant", *HEADLINE, "diverged"],
+            [
+                [
+                    c["label"],
+                    *(_spread(c["headline"][m]) for m in HEADLINE),
+                    f"{c['diverged']['count']}/{len(c['runs'])}",
+                ]
+                for c in cells
+            ],
+        ),
+        "",
+        f"## Paired differences ({level} bootstrap intervals over {boot['unit']}, {boot['n_resamples']} resamples)",
+        "",
+        "Difference = variant − baseline, same seeds, same test recordings. "
+        "An interval that includes 0 shows no difference.",
+        "",
+    ]
+    rows = []
+    for cell in cells:
+        for baseline, block in cell["differences"].items():
+            rows.append(
+                [
+                    cell["label"],
+                    baseline,
+                    *(
+                        f"{_number(block[m]['difference'])} [{_number(block[m]['low'])}, {_number(block[m]['high'])}]"
+                        for m in HEADLINE
+                    ),
+                ]
+            )
+    lines += [*_table(["variant", "baseline", *HEADLINE], rows), "", "## Findings", ""]
+    lines += [f"- {text}" for text in comparison["findings"]] or ["- (none)"]
+    lines += ["", "## Stability", ""]
+    diverged_rows = [
+        [c["label"], run["job"], str(run["diverged_at_step"])]
+        for c in cells
+        for run in c["runs"]
+        if run["status"] == "diverged"
+    ]
+    if diverged_rows:
+        lines += _table(["variant", "run", "diverged at step"], diverged_rows)
+    else:
+        lines.append("No run diverged.")
+    diagnostics = [
+        [c["label"], name, _spread(stats)] for c in cells for name, stats in c["diagnostics"]["scalars"].items()
+    ]
+    lines += ["", "## Diagnostics (mean ± std over seeds)", ""]
+    lines += _table(["variant", "diagnostic", "value"], diagnostics) if diagnostics else ["No run has diagnostics."]
+    lines += ["", "## Figures", ""]
+    lines += [f"![{name}]({path.name})" for name, path in images.items()]
+    timing = comparison["timing"]
+    total = sum(t["seconds"] for t in timing.values())
+    cpu = sum(t["cpu_seconds"] for t in timing.values())
+    lines += [
+        "",
+        "## Time",
+        "",
+        f"{len(timing)} runs: {total / 60:.1f} min wall, {cpu / 60:.1f} min CPU "
+        "(sum over runs, of the session that finished each run).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,130 @@
+"""``eegseq compare`` end to end on the tiny comparison: shards merge into the single-process report,
+a job killed with SIGKILL resumes, a diverged job is recorded and not retried."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from smoke_cli import REPO, cli, cli_env, run_cli
+
+from eegseq.pipelines import compare_run
+from eegseq.pipelines.compare_grid import grid
+from eegseq.pipelines.compare_run import DIVERGED, STATUS_FILE, job_dir, run_job
+from eegseq.pipelines.config import load_config
+from eegseq.pipelines.train import StoppedBySignal, TrainingStopped
+
+COMPARE_SMOKE = REPO / "configs" / "compare_smoke.yaml"
+ONE_SEED = ("--set", "compare.seeds=1")  # none, the built-in layer and gal: one run each
+
+
+def _args(run_dir, data_root):
+    return ["compare", "--config", str(COMPARE_SMOKE), "--run-dir", str(run_dir), "--set", f"data.root={data_root}"]
+
+
+def _comparison(run_dir):
+    """comparison.json without the wall-clock timings (they differ between any two runs)."""
+    result = json.loads((run_dir / "comparison" / "comparison.json").read_text())
+    result.pop("timing")
+    return result
+
+
+@pytest.fixture(scope="module")
+def reference(smoke_data, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("compare") / "single"
+    result = run_cli(*_args(run_dir, smoke_data), *ONE_SEED)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "comparison written to" in result.stdout
+    return run_dir
+
+
+def test_single_process_comparison_holds_every_job_and_the_report(reference):
+    config = load_config(reference / "compare.yaml")
+    for job in grid(config.compare, config.train.seed):
+        assert json.loads((job_dir(reference, job) / STATUS_FILE).read_text())["status"] == "finished"
+        assert (job_dir(reference, job) / "evaluation" / "test" / "report.md").exists()
+    report = (reference / "comparison" / "report.md").read_text()
+    assert "## Findings" in report and "gal p=0.25 vs none" in report
+
+
+def test_shards_on_separate_processes_merge_into_the_single_process_report(reference, smoke_data, tmp_path):
+    run_dir = tmp_path / "sharded"
+    shards = [
+        subprocess.Popen(
+            cli(*_args(run_dir, smoke_data), *ONE_SEED, "--shard", f"{i}/2"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+            cwd=REPO,
+        )
+        for i in range(2)
+    ]
+    for shard in shards:
+        out, err = shard.communicate(timeout=600)
+        assert shard.returncode == 0, err.decode()[-3000:]
+        assert b"merge with: eegseq compare --merge" in out
+    assert not (run_dir / "comparison").exists()  # shards do not merge
+    merged = run_cli("compare", "--merge", "--run-dir", str(run_dir))
+    assert merged.returncode == 0, merged.stderr[-3000:]
+    assert _comparison(run_dir) == _comparison(reference)
+
+
+def _children(pid):
+    """Child process ids of ``pid`` with their command lines (Linux /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(child): Path(f"/proc/{child}/cmdline").read_text().split("\0") for child in children}
+
+
+def test_sigkill_of_one_job_then_rerun_resumes_it(reference, smoke_data, tmp_path):
+    run_dir = tmp_path / "killed"
+    args = [*_args(run_dir, smoke_data), *ONE_SEED, "--jobs", "2"]
+    config = load_config(COMPARE_SMOKE, ["compare.seeds=1"])
+    jobs = [job.name for job in grid(config.compare, config.train.seed)]
+    victim = jobs.index("gal-p0.25-s0")
+    folder = run_dir / "jobs" / "gal-p0.25-s0"
+    parent = subprocess.Popen(cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(), cwd=REPO)
+    deadline = time.monotonic() + 400
+    while not (folder / "checkpoints" / "worker-0" / "latest").exists():
+        assert parent.poll() is None, parent.stderr.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.01)
+    shard = f"{victim % 2}/2"
+    pid = next(pid for pid, command in _children(parent.pid).items() if shard in command)
+    os.kill(pid, signal.SIGKILL)
+    _, stderr = parent.communicate(timeout=600)
+    assert not (folder / STATUS_FILE).exists(), "the kill came after the job ended"
+    assert parent.returncode == 1 and f"({shard!r}, -9)" in stderr.decode()  # the parent names the failed shard
+    rerun = run_cli(*args)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    assert _comparison(run_dir) == _comparison(reference)  # resumed bit for bit
+
+
+def test_diverged_job_is_recorded_with_its_step_and_not_retried(monkeypatch, tmp_path):
+    config = load_config(COMPARE_SMOKE)
+    job = grid(config.compare, config.train.seed)[-1]
+    calls = []
+
+    def diverging_train(job_config, folder, resume):
+        calls.append(resume)
+        raise TrainingStopped("training diverged: mean loss 1e9 at step 7", step=7)
+
+    monkeypatch.setattr(compare_run, "train_job", diverging_train)
+    first = run_job(config, job, tmp_path)
+    assert (first["status"], first["diverged_at_step"]) == (DIVERGED, 7) and "diverged" in first["reason"]
+    assert run_job(config, job, tmp_path) == first and calls == [True]  # recorded once, never retried
+
+
+def test_sigterm_of_a_job_leaves_it_unfinished(monkeypatch, tmp_path):
+    config = load_config(COMPARE_SMOKE)
+    job = grid(config.compare, config.train.seed)[0]
+
+    def stopped_train(job_config, folder, resume):
+        raise StoppedBySignal("stopped by SIGTERM", step=3)
+
+    monkeypatch.setattr(compare_run, "train_job", stopped_train)
+    with pytest.raises(StoppedBySignal):
+        run_job(config, job, tmp_path)
+    assert not (job_dir(tmp_path, job) / STATUS_FILE).exists()  # a rerun resumes it

@@ -1,0 +1,112 @@
+"""The comparison report merged from hand-made job folders: numbers, diverged runs, missing jobs."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from smoke_cli import REPO
+
+from eegseq.evaluation import EvaluationConfig, EvaluationSet, WindowPredictions, evaluate
+from eegseq.evaluation.tables import write_metrics_json, write_predictions_csv
+from eegseq.pipelines.compare_grid import grid
+from eegseq.pipelines.compare_report import merge_report
+from eegseq.pipelines.compare_run import STATUS_FILE, job_dir
+from eegseq.pipelines.config import load_config
+
+SMOKE = REPO / "configs" / "compare_smoke.yaml"
+WINDOW_S, N_WINDOWS = 10.0, 60  # 10-minute recordings
+
+
+def _evaluation_set(separation: float, seed: int) -> EvaluationSet:
+    """6 recordings; recordings 0, 2, 4 hold a seizure over windows 20-29. Probabilities: noise, plus
+    ``separation`` on seizure windows (1.0 separates them perfectly)."""
+    rng = np.random.default_rng(seed)
+    columns = {k: [] for k in ("recording", "patient", "start_s", "end_s", "probability", "label")}
+    events = {}
+    for r in range(6):
+        rid = f"rec{r}"
+        label = np.zeros(N_WINDOWS, int)
+        if r % 2 == 0:
+            label[20:30] = 1
+            events[rid] = [[200.0, 100.0]]
+        starts = np.arange(N_WINDOWS) * WINDOW_S
+        columns["recording"] += [rid] * N_WINDOWS
+        columns["patient"] += [f"p{r // 2}"] * N_WINDOWS
+        columns["start_s"] += starts.tolist()
+        columns["end_s"] += (starts + WINDOW_S).tolist()
+        columns["probability"] += ((1 - separation) * rng.random(N_WINDOWS) * 0.9 + separation * label * 0.9).tolist()
+        columns["label"] += label.tolist()
+    return EvaluationSet(WindowPredictions(**columns), {f"rec{r}": N_WINDOWS * WINDOW_S for r in range(6)}, events)
+
+
+def _write_job(folder, job, status, separation=None, step=None):
+    """A job folder as a finished (evaluated at a fixed threshold) or diverged run leaves it."""
+    test = folder / "evaluation" / "test"
+    test.mkdir(parents=True)
+    if separation is not None:
+        data = _evaluation_set(separation, seed=job.seed)
+        result = evaluate(data, EvaluationConfig(threshold_method="fixed", fixed_threshold=0.5, bootstrap_resamples=0))
+        write_metrics_json(result.metrics, test / "metrics.json")
+        write_predictions_csv(data.predictions, test / "predictions.csv")
+    history = io.StringIO()
+    writer = csv.writer(history)
+    writer.writerows([["epoch", "step", "train_loss", "val_auc"], [0, 10, 0.7, 0.6], [1, 20, 0.5, 0.8]])
+    (folder / "history.csv").write_text(history.getvalue())
+    record = {"job": job.name, "variant": job.variant.name, "rate": job.rate, "seed": job.seed, "status": status}
+    record.update(diverged_at_step=step, reason="loss became nan" if step else None, seconds=1.0, cpu_seconds=2.0)
+    (folder / STATUS_FILE).write_text(json.dumps(record))
+
+
+@pytest.fixture
+def comparison(tmp_path):
+    """gal separates seizures perfectly; none is pure noise; gal's seed 1 diverged at step 17."""
+    config = load_config(SMOKE, ["compare.seeds=2", "compare.variants=[gal]", "compare.bootstrap_resamples=300"])
+    for job in grid(config.compare, config.train.seed):
+        folder = job_dir(tmp_path, job)
+        if job.variant.name == "gal" and job.seed == 1:
+            _write_job(folder, job, "diverged", step=17)
+        else:
+            _write_job(folder, job, "finished", separation=1.0 if job.variant.name == "gal" else 0.0)
+    report = merge_report(tmp_path, config)
+    return tmp_path, report, json.loads((tmp_path / "comparison" / "comparison.json").read_text())
+
+
+def test_diverged_run_is_reported_with_its_step_not_dropped(comparison):
+    _, report, result = comparison
+    gal = next(cell for cell in result["cells"] if cell["variant"] == "gal")
+    assert gal["diverged"] == {"count": 1, "steps": [17]}
+    assert [run["status"] for run in gal["runs"]] == ["finished", "diverged"]
+    assert gal["headline"]["window_roc_auc"]["n"] == 1  # the mean is over the finished seed only
+    assert "gal p=0.25: 1 of 2 seeds diverged (at steps 17)." in result["findings"]
+    text = report.read_text()
+    assert "| gal p=0.25 | gal-p0.25-s1 | 17 |" in text and "1/2" in text
+
+
+def test_paired_difference_and_spread_against_an_independent_auc(comparison):
+    run_dir, _, result = comparison
+    none_aucs = [
+        roc_auc_score(data.predictions.label, data.predictions.probability)
+        for data in (_evaluation_set(0.0, seed) for seed in (0, 1))
+    ]
+    none = next(cell for cell in result["cells"] if cell["variant"] == "none")
+    assert none["headline"]["window_roc_auc"]["mean"] == pytest.approx(np.mean(none_aucs))
+    assert none["headline"]["window_roc_auc"]["std"] == pytest.approx(np.std(none_aucs, ddof=1))
+    gal = next(cell for cell in result["cells"] if cell["variant"] == "gal")
+    difference = gal["differences"]["none"]["window_roc_auc"]
+    assert difference["difference"] == pytest.approx(1.0 - none_aucs[0])  # only seed 0 pairs
+    assert 0 < difference["low"] <= difference["high"] <= 1  # a perfect detector against noise
+    assert any(f.startswith("gal p=0.25 vs none, window_roc_auc: higher") for f in result["findings"])
+    for name in ("report.md", "metric_spread.png", "differences.png", "learning_curves.png"):
+        assert (run_dir / "comparison" / name).stat().st_size > 0
+    assert none["learning_curves"]["val_auc"]["mean"] == [0.6, 0.8]
+
+
+def test_merge_refuses_while_jobs_are_missing(tmp_path):
+    config = load_config(SMOKE, ["compare.seeds=1", "compare.variants=[gal]"])
+    jobs = grid(config.compare, config.train.seed)
+    _write_job(job_dir(tmp_path, jobs[0]), jobs[0], "finished", separation=0.5)
+    with pytest.raises(ValueError, match=f"{len(jobs) - 1} of {len(jobs)} jobs are not done"):
+        merge_report(tmp_path, config)
