@@ -15,6 +15,7 @@ from eegseq.pipelines.compare_grid import grid
 from eegseq.pipelines.compare_report import merge_report
 from eegseq.pipelines.compare_run import STATUS_FILE, job_dir
 from eegseq.pipelines.config import load_config
+from eegseq.pipelines.errors import Refused
 
 SMOKE = REPO / "configs" / "compare_smoke.yaml"
 WINDOW_S, N_WINDOWS = 10.0, 60  # 10-minute recordings
@@ -108,5 +109,5 @@ def test_merge_refuses_while_jobs_are_missing(tmp_path):
     config = load_config(SMOKE, ["compare.seeds=1", "compare.variants=[gal]"])
     jobs = grid(config.compare, config.train.seed)
     _write_job(job_dir(tmp_path, jobs[0]), jobs[0], "finished", separation=0.5)
-    with pytest.raises(ValueError, match=f"{len(jobs) - 1} of {len(jobs)} jobs are not done"):
+    with pytest.raises(Refused, match=f"{len(jobs) - 1} of {len(jobs)} jobs are not done"):
         merge_report(tmp_path, config)
