@@ -47,6 +47,11 @@ class DataConfig(_Section):
     target_sfreq: float | None = Field(None, gt=0, description="resample real data to this rate, Hz")
     workers: int = Field(2, ge=1, description="ingest worker processes")
     on_error: Literal["skip", "stop"] = "skip"
+    events_past_end: Literal["refuse", "clip"] = Field(
+        "refuse",
+        description="events that start or end after their recording's end: refuse the recording, or clip "
+        "them to the end with a warning in the ingest report",
+    )
 
     @model_validator(mode="after")
     def _path_for_files(self):

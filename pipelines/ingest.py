@@ -7,11 +7,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from eegseq.data.ingest import STORE_MANIFEST, ingest
+from eegseq.data.ingest import STORE_MANIFEST, MixedRatesError, ingest
 from eegseq.data.manifest import load_manifest
 from eegseq.data.normalisation import ChannelStats, compute_channel_stats
+from eegseq.data.store import store_fingerprint
 from eegseq.files import atomic_write_json
-from eegseq.pipelines.config import DataConfig
+from eegseq.pipelines.config import ConfigError, DataConfig
 
 log = logging.getLogger(__name__)
 STATS_FILE = "stats.json"
@@ -66,35 +67,53 @@ def run_ingest(data: DataConfig, progress: bool = True) -> PreparedData:
         layout = data.source if data.source != "manifest" else "manifest"
         root = data.root
     options = {key: value for key, value in (("channels", data.channels), ("target_sfreq", data.target_sfreq)) if value}
-    report = ingest(
-        source,
-        store_dir,
-        layout=layout,
-        data_root=root,
-        split=data.split,
-        safe_labels=None if data.safe_labels is None else data.root / data.safe_labels,
-        reader_options=options,
-        workers=data.workers,
-        progress=progress,
-        on_error=data.on_error,
-    )
+    options["events_past_end"] = data.events_past_end
+    try:
+        report = ingest(
+            source,
+            store_dir,
+            layout=layout,
+            data_root=root,
+            split=data.split,
+            safe_labels=None if data.safe_labels is None else data.root / data.safe_labels,
+            reader_options=options,
+            workers=data.workers,
+            progress=progress,
+            on_error=data.on_error,
+        )
+    except MixedRatesError as error:
+        raise ConfigError(f"data.target_sfreq: {error}") from None
     atomic_write_json(
         store_dir / REPORT_FILE,
         {
             "written": report.written,
             "skipped_existing": report.skipped_existing,
             "failed": [{"recording": rid, "reason": why} for rid, why in report.failed],
+            "failed_before": [{"recording": rid, "reason": why} for rid, why in report.failed_before],
+            "warnings": [{"recording": rid, "warning": what} for rid, what in report.warnings],
         },
     )
+    # Each problem is logged by the pass that finds it; later passes (evaluate's, a second ingest) only count.
     for rid, why in report.failed:
         log.warning("ingest skipped %s: %s", rid, why)
+    if report.failed_before:
+        log.warning(
+            "ingest: %d recording(s) left out as before (unchanged since they failed; reasons in %s)",
+            len(report.failed_before),
+            store_dir / REPORT_FILE,
+        )
+    for rid, what in report.warnings:
+        if rid in report.written:
+            log.warning("ingest stored %s with a warning: %s", rid, what)
     manifest = store_dir / STORE_MANIFEST
-    train = sorted(path.name for path in split_stores(manifest, store_dir, "train"))
+    train = sorted(split_stores(manifest, store_dir, "train"))
     stats_path, key_path = store_dir / STATS_FILE, store_dir / STATS_KEY_FILE
-    if stats_path.exists() and key_path.exists() and json.loads(key_path.read_text()) == train:
+    # keyed on the training files' contents, not their names: a rewritten recording changes the key
+    key = {path.name: store_fingerprint(path) for path in train}
+    if stats_path.exists() and key_path.exists() and json.loads(key_path.read_text()) == key:
         stats = ChannelStats.load(stats_path)
     else:
-        stats = compute_channel_stats([store_dir / name for name in train])
+        stats = compute_channel_stats(train)
         stats.save(stats_path)
-        atomic_write_json(key_path, train)  # the training split these statistics belong to
+        atomic_write_json(key_path, key)  # the training files these statistics belong to
     return PreparedData(store_dir, manifest, stats)

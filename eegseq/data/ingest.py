@@ -2,15 +2,39 @@
 
 The store folder receives one ``<id>.h5`` per recording (:mod:`eegseq.data.store`), a
 ``manifest.csv`` describing the store (paths relative to the store folder, ``sha256`` = the
-source's SHA-256) and ``manifest_events.csv``. Work is spread over worker processes started
-with ``spawn`` (safe when TensorFlow is loaded in the parent). A recording whose store file
-already exists with the same source SHA-256 is skipped, so an interrupted ingest resumes.
+source's SHA-256) and ``manifest_events.csv``.
+
+Processes: work is spread over worker processes started with ``spawn`` (safe when TensorFlow is
+loaded in the parent; the modules a worker imports load no TensorFlow, so it starts in about a
+second). On Linux every worker asks the kernel to kill it when the ingest process dies
+(``PR_SET_PDEATHSIG``), so a killed ingest leaves no worker writing. One ingest at a time may write a
+store (:class:`~eegseq.data.store_lock.StoreLock`); a second is refused with
+:class:`~eegseq.data.store_lock.StoreLockedError`. Under the lock, temporary files a killed ingest
+left behind are deleted first.
+
+Resuming: a recording whose store file holds the same source SHA-256, written with the same reader
+options, is skipped. Its source file is re-checked when its size or modification time differs from
+what the store file recorded (re-hashed; a changed file fails with a checksum mismatch). A recording
+that failed for a reason of its own (a :class:`~eegseq.data.errors.RecordingError`: corrupt, wrong
+channels, events past the end, ...) is recorded in ``ingest_failures.json`` with its source's size,
+modification time and SHA-256, and is not read again until one of them (or the reader options)
+changes: it is reported in :attr:`IngestReport.failed_before`. Failures of the environment (I/O
+errors) are retried on the next pass; a full disk stops the ingest (:class:`IngestError`).
+
+Rates: a store holds one sampling rate. Recordings with different rates and no ``target_sfreq`` in the
+reader options stop the ingest with :class:`MixedRatesError` before the manifest is written.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import json
 import multiprocessing
 import os
+import signal
+import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,19 +61,31 @@ from eegseq.data.manifest_builders import (
     build_tusz_manifest,
 )
 from eegseq.data.recording import Event, Recording
-from eegseq.data.store import STORE_SUFFIX, StoreReader, stored_source_sha256, write_store
+from eegseq.data.store import STORE_SUFFIX, StoreReader, write_store
+from eegseq.data.store_lock import StoreLock
 from eegseq.data.synthetic import SyntheticSpec, generate_recording
+from eegseq.files import atomic_write_json, remove_stale_temporaries
 
 STORE_MANIFEST = "manifest.csv"
+FAILURES_FILE = "ingest_failures.json"
 FOLDER_LAYOUTS = ("kaggle2016", "chbmit", "tusz", "bids")
+# Key of the store file's meta where the ingest records how it was made (see _Task.identity).
+INGEST_META = "ingest"
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class IngestError(RuntimeError):
-    """Raised by ``on_error="stop"`` at the first failure; ``report`` holds what was done so far."""
+    """Raised by ``on_error="stop"`` at the first failure, and by a full disk; ``report`` holds what was
+    done so far."""
 
     def __init__(self, message: str, report: IngestReport) -> None:
         super().__init__(message)
         self.report = report
+
+
+class MixedRatesError(IngestError):
+    """The recordings have different sampling rates and no ``target_sfreq`` was given."""
 
 
 @dataclass
@@ -59,15 +95,21 @@ class IngestReport:
     Attributes:
         manifest: the store manifest written (None when stopped by an error).
         written: ids written in this run.
-        skipped_existing: ids whose store file already held the same source SHA-256.
-        failed: ``(id or file, reason)`` for every recording left out, including files the
+        skipped_existing: ids whose store file already held the same source, read the same way.
+        failed: ``(id or file, reason)`` for every recording left out in this run, including files the
             manifest builder could not use.
+        failed_before: ``(id or file, reason)`` for recordings left out because they failed in an earlier
+            run and their source has not changed since (not read again).
+        warnings: ``(id, message)`` for every recording in the store that was stored with a warning
+            (flat channels, events clipped at the end), this run's and earlier runs'.
     """
 
     manifest: Path | None = None
     written: list[str] = field(default_factory=list)
     skipped_existing: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    failed_before: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -78,9 +120,38 @@ class _Task:
     store_path: str
     source_path: str | None  # None for synthetic recordings
     synthetic: tuple[str, int] | None  # (spec JSON, index)
-    events: tuple[tuple[float, float, str], ...] | None  # None: keep the reader's events
+    events: tuple[tuple[float, float, str], ...] | None  # None: the file's own, or its annotation file's
     reader_options: dict
     min_dropout_samples: int | None
+
+    @property
+    def options(self) -> dict:
+        """What, besides the source, decides the store file's content (JSON values)."""
+        return json.loads(json.dumps({"reader": self.reader_options, "min_dropout_samples": self.min_dropout_samples}))
+
+    def source_stat(self) -> dict | None:
+        """Size (bytes) and modification time (ns) of the source file, or None (synthetic or missing)."""
+        if self.source_path is None or not os.path.isfile(self.source_path):
+            return None
+        stat = os.stat(self.source_path)
+        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    def identity(self) -> dict:
+        """The source and options a store file (or a failure record) was made from."""
+        return {"sha256": self.row.sha256, "options": self.options, "source": self.source_stat()}
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a worker did with one task: stored (``row``, ``events``, ``warnings``) or failed (``reason``;
+    ``recorded``: the recording's own fault, skipped until its source changes; ``disk_full``)."""
+
+    row: ManifestRow | None = None
+    events: list[Event] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    reason: str | None = None
+    recorded: bool = False
+    disk_full: bool = False
 
 
 def ingest(
@@ -102,13 +173,14 @@ def ingest(
     Args:
         source: a source manifest CSV (``layout="manifest"``; its events table, if present,
             replaces the readers' events), a dataset folder (``layout`` one of
-            :data:`FOLDER_LAYOUTS`), or a :class:`SyntheticSpec` (generated straight into the store).
+            :data:`FOLDER_LAYOUTS`; events from each recording's annotation file), or a
+            :class:`SyntheticSpec` (generated straight into the store).
         data_root: root of a manifest's paths (default: the manifest's folder) or of a folder's
             manifest paths (default: the folder).
         split: split assignment for folders and synthetic specs (builders' defaults if None).
         safe_labels: Kaggle 2016 safe list CSV (``layout="kaggle2016"`` only).
         reader_options: keyword options for :func:`eegseq.data.readers.read_recording`
-            (``channels``, ``target_sfreq``, ``resample``, ``n_channels``).
+            (``channels``, ``target_sfreq``, ``resample``, ``n_channels``, ``events_past_end``).
         workers: worker processes; ``<= 1`` runs in this process.
         progress: show a tqdm progress bar.
         on_error: ``"skip"`` reports a failed recording and goes on; ``"stop"`` raises
@@ -117,20 +189,44 @@ def ingest(
 
     Returns:
         The :class:`IngestReport`; the store manifest lists every recording now in the store.
+
+    Raises:
+        StoreLockedError: another ingest is writing this store.
+        MixedRatesError: recordings of different rates and no ``target_sfreq``.
+        IngestError: ``on_error="stop"`` and a recording failed, or the disk is full.
     """
     if on_error not in ("skip", "stop"):
         raise ValueError(f"on_error must be 'skip' or 'stop', got {on_error!r}")
     store_dir = Path(store_dir)
-    store_dir.mkdir(parents=True, exist_ok=True)
+    with StoreLock(store_dir):
+        remove_stale_temporaries(store_dir)  # only the lock holder may: nobody else writes here
+        return _ingest_locked(source, store_dir, layout, data_root, split, safe_labels, reader_options or {},
+                              workers, progress, on_error, min_dropout_samples)
+
+
+def _ingest_locked(source, store_dir: Path, layout, data_root, split, safe_labels, reader_options: dict,
+                   workers: int, progress: bool, on_error: str, min_dropout_samples) -> IngestReport:
     report = IngestReport()
-    tasks = _plan_tasks(source, store_dir, layout, data_root, split, safe_labels, reader_options or {},
+    known_failures = _read_failures(store_dir)
+    failures: dict[str, dict] = {}
+    tasks = _plan_tasks(source, store_dir, layout, data_root, split, safe_labels, reader_options,
                         min_dropout_samples, report, on_error)
+    for what, reason in list(report.failed):  # files the manifest builder could not use, found at every run
+        failures[what] = {"reason": reason, "identity": None}
+        if known_failures.get(what) == failures[what]:
+            report.failed.remove((what, reason))
+            report.failed_before.append((what, reason))
     done: list[tuple[ManifestRow, list[Event]]] = []
     pending = []
     for task in tasks:
-        if stored_source_sha256(task.store_path) == task.row.sha256:
+        known = known_failures.get(task.row.id)
+        if known is not None and known["identity"] == task.identity():
+            report.failed_before.append((task.row.id, known["reason"]))
+            failures[task.row.id] = known
+        elif (stored := _stored_if_current(task)) is not None:
             report.skipped_existing.append(task.row.id)
-            done.append(_stored_row(task))
+            report.warnings += [(task.row.id, message) for message in stored.warnings]
+            done.append((stored.row, stored.events))
         else:
             pending.append(task)
 
@@ -140,16 +236,32 @@ def ingest(
                   disable=not progress) as bar:
             for task, outcome in outcomes:
                 bar.update()
-                if isinstance(outcome, str):
-                    report.failed.append((task.row.id, outcome))
+                if outcome.disk_full:
+                    raise IngestError(
+                        f"ingest stopped: the disk is full ({outcome.reason}); free space and run again "
+                        "(store files already written are whole and are kept)", report)
+                if outcome.reason is not None:
+                    report.failed.append((task.row.id, outcome.reason))
+                    if outcome.recorded:
+                        failures[task.row.id] = {"reason": outcome.reason, "identity": task.identity()}
                     if on_error == "stop":
-                        raise IngestError(f"ingest stopped at {task.row.id}: {outcome}", report)
+                        raise IngestError(f"ingest stopped at {task.row.id}: {outcome.reason}", report)
                 else:
                     report.written.append(task.row.id)
-                    done.append(outcome)
+                    report.warnings += [(task.row.id, message) for message in outcome.warnings]
+                    done.append((outcome.row, outcome.events))
     finally:
         outcomes.close()  # on a stop: cancel queued recordings, wait for those in flight
+        with contextlib.suppress(OSError):  # e.g. a full disk: without the record, failures are retried
+            atomic_write_json(store_dir / FAILURES_FILE, failures)
 
+    rates = sorted({row.sfreq for row, _ in done})
+    if len(rates) > 1 and reader_options.get("target_sfreq") is None:
+        examples = {rate: next(row.id for row, _ in done if row.sfreq == rate) for rate in rates}
+        raise MixedRatesError(
+            f"{store_dir}: recordings have different sampling rates {rates} Hz (e.g. "
+            f"{', '.join(f'{rid} at {rate} Hz' for rate, rid in examples.items())}); a store holds one rate: "
+            "set target_sfreq to resample them to one", report)
     done.sort(key=lambda item: item[0].id)
     report.manifest = BuiltManifest([row for row, _ in done], {row.id: ev for row, ev in done}).write(
         store_dir / STORE_MANIFEST
@@ -179,7 +291,8 @@ def _plan_tasks(source, store_dir: Path, layout: str, data_root, split: SplitSpe
         extra = {"safe_labels": safe_labels} if layout == "kaggle2016" and safe_labels is not None else {}
         built = builders[layout](source, data_root=data_root, **split_kw, **extra)
         root = source if data_root is None else Path(data_root)
-        rows, events = built.rows, built.events
+        # The reader takes each recording's events from its annotation file, checked against the recording.
+        rows, events = built.rows, None
         for file, reason in built.problems:
             _fail(report, file, reason, on_error)
     else:
@@ -205,13 +318,14 @@ def _fail(report: IngestReport, what: str, reason: str, on_error: str) -> None:
 
 
 def _run(tasks: list[_Task], workers: int):
-    """Yield ``(task, outcome)`` as tasks finish; outcome is a reason string on failure."""
+    """Yield ``(task, outcome)`` as tasks finish."""
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield task, _store_one(task)
         return
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
     try:
         futures: dict[Future, _Task] = {pool.submit(_store_one, task): task for task in tasks}
         remaining = set(futures)
@@ -223,10 +337,21 @@ def _run(tasks: list[_Task], workers: int):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _store_one(task: _Task) -> tuple[ManifestRow, list[Event]] | str:
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: be killed when the ingest process dies (Linux ``PR_SET_PDEATHSIG``), so that a
+    killed ingest leaves no worker writing its store; exit at once if it already died."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _store_one(task: _Task) -> _Outcome:
     """Worker: read or generate one recording, check it against its row, write its store file.
 
-    Returns the store row and events, or the reason it failed (never raises for bad input).
+    Never raises for bad input or I/O errors: the outcome says what failed.
     """
     row = task.row
     try:
@@ -237,22 +362,24 @@ def _store_one(task: _Task) -> tuple[ManifestRow, list[Event]] | str:
             from eegseq.data.readers import read_recording  # lazy: keeps MNE out of synthetic-only workers
 
             if not Path(task.source_path).is_file():
-                return f"{task.source_path}: file does not exist"
+                return _Outcome(reason=f"{task.source_path}: file does not exist")
             actual = sha256_file(task.source_path)
             if actual != row.sha256:
-                return f"{task.source_path}: checksum mismatch: manifest {row.sha256}, file {actual}"
-            recording = read_recording(task.source_path, **task.reader_options)
-            if task.events is not None:
-                recording.events = [Event(*event) for event in task.events]
+                return _Outcome(reason=f"{task.source_path}: checksum mismatch: manifest {row.sha256}, file {actual}",
+                                recorded=True)
+            annotations = "auto" if task.events is None else [Event(*event) for event in task.events]
+            recording = read_recording(task.source_path, annotations=annotations, **task.reader_options)
         _check_against_row(recording, row, task)
         if row.label is not None:
             recording.label = row.label
+        recording.meta[INGEST_META] = task.identity()
         write_store(recording, task.store_path, recording_id=row.id, source_sha256=row.sha256,
                     min_dropout_samples=task.min_dropout_samples)
-    except (RecordingError, OSError) as exc:
-        return str(exc)
-    return _store_row(row, recording.sfreq, recording.n_channels, recording.n_samples, recording.label), \
-        list(recording.events)
+    except RecordingError as exc:
+        return _Outcome(reason=str(exc), recorded=True)
+    except OSError as exc:
+        return _Outcome(reason=f"{task.store_path}: {exc}", disk_full=exc.errno in _DISK_FULL)
+    return _Outcome(_store_row(row, recording), list(recording.events), list(recording.meta.get("warnings", [])))
 
 
 def _check_against_row(recording: Recording, row: ManifestRow, task: _Task) -> None:
@@ -269,11 +396,34 @@ def _check_against_row(recording: Recording, row: ManifestRow, task: _Task) -> N
                                  path=where)
 
 
-def _store_row(row: ManifestRow, sfreq: float, n_channels: int, n_samples: int, label: int | None) -> ManifestRow:
-    return row.model_copy(update={"path": f"{row.id}{STORE_SUFFIX}", "label": label, "sfreq": sfreq,
-                                  "n_channels": n_channels, "n_samples": n_samples})
+def _store_row(row: ManifestRow, recording: Recording | StoreReader) -> ManifestRow:
+    return row.model_copy(update={"path": f"{row.id}{STORE_SUFFIX}", "label": recording.label,
+                                  "sfreq": recording.sfreq, "n_channels": recording.n_channels,
+                                  "n_samples": recording.n_samples})
 
 
-def _stored_row(task: _Task) -> tuple[ManifestRow, list[Event]]:
-    with StoreReader(task.store_path) as store:
-        return _store_row(task.row, store.sfreq, store.n_channels, store.n_samples, store.label), list(store.events)
+def _stored_if_current(task: _Task) -> _Outcome | None:
+    """The stored outcome of ``task`` when its store file was made from the same source and options, the
+    source re-hashed if its size or modification time changed since; else None (store it again)."""
+    if not os.path.isfile(task.store_path):
+        return None
+    try:
+        with StoreReader(task.store_path) as store:
+            made_from = store.meta.get(INGEST_META, {})
+            current = task.identity()
+            if store.source_sha256 != task.row.sha256 or made_from.get("options") != current["options"]:
+                return None
+            if made_from.get("source") != current["source"] and sha256_file(task.source_path) != task.row.sha256:
+                return None  # the source changed after it was stored: the worker reports the mismatch
+            return _Outcome(_store_row(task.row, store), list(store.events), list(store.meta.get("warnings", [])))
+    except (RecordingError, OSError):
+        return None
+
+
+def _read_failures(store_dir: Path) -> dict[str, dict]:
+    """``{id: {"reason", "identity"}}`` of the recordings that failed in earlier runs (see the module)."""
+    path = store_dir / FAILURES_FILE
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}  # unreadable: every recording is tried again

@@ -154,23 +154,25 @@ def build_chbmit_manifest(folder: str | os.PathLike, *, split: SplitSpec = Split
 
 def build_tusz_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(by="subject"),
                         data_root: str | os.PathLike | None = None) -> BuiltManifest:
-    """Manifest of a TUH TUSZ folder (``<subject>_<session>_<token>.edf`` with ``.csv_bi`` beside).
+    """Manifest of a TUH TUSZ folder (``<subject>_<session>_<token>.edf`` with its annotation beside: the
+    ``.csv_bi`` of TUSZ v2, or the ``.tse_bi``/``.tse`` of v1, in that order of preference).
 
-    Subject = the name's first part; group = subject + session. An EDF without its ``.csv_bi``
+    Subject = the name's first part; group = subject + session. An EDF without an annotation file
     is left out.
     """
-    from eegseq.data.readers import parse_csv_bi
+    from eegseq.data.readers.annotations import TUSZ_ANNOTATION_SUFFIXES, read_annotation_file
 
     folder = Path(folder)
     root = folder if data_root is None else Path(data_root)
     rows, events, problems = [], {}, []
     for edf in sorted(folder.rglob("*.edf")):
-        annotation = edf.with_suffix(".csv_bi")
+        candidates = [edf.with_suffix(suffix) for suffix in TUSZ_ANNOTATION_SUFFIXES]
+        annotation = next((path for path in candidates if path.is_file()), candidates[0])
         parts = edf.stem.split("_")
         if len(parts) < 3:
             problems.append((str(edf), "name is not <subject>_<session>_<token>.edf"))
             continue
-        seizures = _sidecar_events(edf, annotation, parse_csv_bi, problems)
+        seizures = _sidecar_events(edf, annotation, lambda path: read_annotation_file(path, edf), problems)
         if seizures is None:
             continue
         rows.append(_row(root, edf, subject=parts[0], group=f"{parts[0]}_{parts[1]}", label=int(bool(seizures))))

@@ -12,11 +12,13 @@ Layout of a store file (format ``eegseq-store/1``):
   ``events`` (JSON list of ``{"onset", "duration", "eventType"}`` in seconds, BIDS columns),
   ``meta`` (JSON object).
 
-Files are written atomically (:mod:`eegseq.files`), so a store file at its final name is always whole.
+Files are built in memory and written atomically (:mod:`eegseq.files`), so a store file at its final
+name is always whole; a failed write (a full disk: :class:`OSError` ``ENOSPC``) leaves no temporary file.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -27,7 +29,7 @@ import numpy as np
 
 from eegseq.data.errors import RecordingError
 from eegseq.data.recording import Event, Recording
-from eegseq.files import atomic_path
+from eegseq.files import atomic_write_bytes
 
 STORE_FORMAT = "eegseq-store/1"
 STORE_SUFFIX = ".h5"
@@ -99,12 +101,12 @@ def write_store(
         raise RecordingError("every sample is zero on every channel (all drop-out); nothing to store",
                              path=recording.source or recording_id)
 
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset(
-            "signal", data=signal, chunks=(min(chunk_samples, signal.shape[0]), signal.shape[1])
-        )
-        f.create_dataset("valid", data=valid.astype(np.uint8), chunks=(min(1 << 20, valid.size),),
-                         compression="gzip")
+    # HDF5 builds the file in memory and Python writes it: HDF5 writing to a full disk raises at close
+    # (RuntimeError, not OSError), leaves its file behind and can crash the process.
+    image = io.BytesIO()
+    with h5py.File(image, "w") as f:
+        f.create_dataset("signal", data=signal, chunks=(min(chunk_samples, signal.shape[0]), signal.shape[1]))
+        f.create_dataset("valid", data=valid.astype(np.uint8), chunks=(min(1 << 20, valid.size),), compression="gzip")
         f.attrs.update(
             {
                 "format": STORE_FORMAT,
@@ -121,6 +123,7 @@ def write_store(
                 "meta": json.dumps(recording.meta, sort_keys=True),
             }
         )
+    atomic_write_bytes(path, image.getbuffer())
     return path
 
 
@@ -272,6 +275,14 @@ class StoreReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def store_fingerprint(path: str | os.PathLike) -> dict:
+    """What identifies a store file's content without reading it all: its recorded source SHA-256 and its
+    size and modification time (a store file is only ever replaced whole, by a rename, so a rewrite changes
+    them). JSON values; for keying results computed from store files (e.g. normalisation statistics)."""
+    stat = os.stat(path)
+    return {"source_sha256": stored_source_sha256(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def stored_source_sha256(path: str | os.PathLike) -> str | None:

@@ -95,7 +95,9 @@ def test_skip_policy_reports_every_bad_file_and_stores_the_good_ones(messy_sourc
     assert "does not exist" in reasons["gone"]
     assert [r.id for r in load_manifest(report.manifest, verify_checksums=True)] == ["1_1_0", "1_2_1"]
     assert {r.id: r.label for r in load_manifest(report.manifest)} == {"1_1_0": 0, "1_2_1": 1}
-    assert sorted(p.name for p in store.iterdir()) == ["1_1_0.h5", "1_2_1.h5", "manifest.csv", "manifest_events.csv"]
+    assert sorted(p.name for p in store.iterdir()) == [
+        ".ingest.lock", "1_1_0.h5", "1_2_1.h5", "ingest_failures.json", "manifest.csv", "manifest_events.csv"
+    ]
 
 
 def test_stop_policy_raises_at_the_first_error_without_half_written_files(messy_source, tmp_path):
@@ -103,7 +105,7 @@ def test_stop_policy_raises_at_the_first_error_without_half_written_files(messy_
     with pytest.raises(IngestError, match="1_3_0") as info:
         ingest(messy_source, store, workers=1, progress=False, on_error="stop")
     assert info.value.report.failed[0][0] == "1_3_0" and info.value.report.manifest is None
-    assert sorted(p.name for p in store.iterdir()) == ["1_1_0.h5", "1_2_1.h5"]
+    assert sorted(p.name for p in store.iterdir()) == [".ingest.lock", "1_1_0.h5", "1_2_1.h5", "ingest_failures.json"]
 
 
 def test_folder_ingest_builds_the_manifest_and_reports_unusable_files(tmp_path):

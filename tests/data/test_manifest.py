@@ -236,3 +236,14 @@ def test_unreadable_sidecar_is_reported_not_raised(tmp_path):
     assert built.rows == []
     ((file, reason),) = built.problems
     assert Path(file).name == "aaaaaaad_s001_t000.edf" and "csv_bi" in reason
+
+
+def test_tusz_builder_reads_old_tse_bi_annotations(tmp_path):
+    folder = tmp_path / "tusz"
+    folder.mkdir()
+    (folder / "aaaaaaae_s001_t000.edf").write_bytes(b"x")
+    (folder / "aaaaaaae_s001_t000.tse_bi").write_text(
+        "version = tse_v1.0.0\n\n0.0000 10.0000 bckg 1.0000\n10.0000 25.5000 seiz 1.0000\n")
+    built = build_tusz_manifest(folder)
+    assert [(r.id, r.label) for r in built.rows] == [("aaaaaaae_s001_t000", 1)]
+    assert built.events["aaaaaaae_s001_t000"] == [Event(10.0, 15.5, "sz")]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eegseq.data import Event, RecordingError, read_recording
-from eegseq.data.readers import parse_chbmit_summary, parse_csv_bi, parse_events_tsv
+from eegseq.data.readers import parse_chbmit_summary, parse_csv_bi, parse_events_tsv, parse_tse
 
 # Both spellings CHB-MIT uses: "Seizure Start Time" (early subjects), "Seizure 1 Start Time" (later ones).
 SUMMARY = """\
@@ -146,10 +146,80 @@ def test_chbmit_summary_explicit_and_unlisted(tmp_path):
         read_recording(write_edf(tmp_path / "chb01_05.edf"), annotations=summary)
 
 
-def test_event_after_end_refused(tmp_path):
+def test_csv_bi_stating_another_duration_is_refused(tmp_path):
+    """A .csv_bi says how long its recording is: beside a 10 s EDF, a 30 s annotation belongs elsewhere."""
     edf = write_edf(tmp_path / "short.edf", seconds=10)
-    with pytest.raises(RecordingError, match=r"short\.edf.*short\.csv_bi start after the recording's end at 10\.000 s"):
+    with pytest.raises(RecordingError, match=r"short\.csv_bi: states a duration of 30\.0 s, but short\.edf lasts 10\.000 s"):
         read_recording(edf, annotations=write(tmp_path / "short.csv_bi", CSV_BI))
+
+
+# BIDS events of a 10 s recording: one inside, one ending 0.5 s late (rounding), one running 5 s past the end,
+# one starting after it.
+LATE_TSV = "onset\tduration\teventType\n2\t3\tsz\n8\t2.5\tsz\n9\t6\tsz\n12\t1\tsz\n"
+
+
+def test_events_past_the_end_refused_by_default(tmp_path):
+    edf = write_edf(tmp_path / "sub-01_eeg.edf", seconds=10)
+    write(tmp_path / "sub-01_events.tsv", LATE_TSV)
+    with pytest.raises(RecordingError, match=r"2 event\(s\) from .*sub-01_events\.tsv start or end after the "
+                       r"recording's end at 10\.000 s: \[\(9\.0, 15\.0, 'sz'\), \(12\.0, 13\.0, 'sz'\)\]"):
+        read_recording(edf)
+
+
+def test_events_past_the_end_clipped_with_a_warning(tmp_path):
+    edf = write_edf(tmp_path / "sub-01_eeg.edf", seconds=10)
+    write(tmp_path / "sub-01_events.tsv", LATE_TSV)
+    rec = read_recording(edf, events_past_end="clip")
+    # hand-computed: rounding-late end clipped silently, the long one clipped to 10 s, the late one dropped
+    assert rec.events == [Event(2.0, 3.0, "sz"), Event(8.0, 2.0, "sz"), Event(9.0, 1.0, "sz")]
+    assert len(rec.meta["warnings"]) == 2
+    assert "9.0-15.0 s" in rec.meta["warnings"][0] and "clipped" in rec.meta["warnings"][0]
+    assert "12.0-13.0 s" in rec.meta["warnings"][1] and "dropped" in rec.meta["warnings"][1]
+
+
+def test_events_given_as_a_list_follow_the_same_rule(tmp_path):
+    """A manifest's events table reaches the reader as a list: checked like an annotation file."""
+    edf = write_edf(tmp_path / "rec.edf", seconds=10)
+    with pytest.raises(RecordingError, match="start or end after the recording's end"):
+        read_recording(edf, annotations=[Event(11.0, 2.0, "sz")])
+    assert read_recording(edf, annotations=[Event(11.0, 2.0, "sz")], events_past_end="clip").events == []
+
+
+# Old TUSZ term files (v1 layout), as TUSZ v1.5 shipped them.
+TSE_BI = """\
+version = tse_v1.0.0
+
+0.0000 10.0000 bckg 1.0000
+10.0000 16.0000 seiz 1.0000
+16.0000 30.0000 bckg 1.0000
+"""
+TSE = """\
+version = tse_v1.0.0
+
+0.0000 10.0000 bckg 1.0000
+10.0000 14.5000 fnsz 1.0000
+12.0000 16.0000 cpsz 0.9000
+20.0000 22.0000 gnsz 1.0000
+22.0000 30.0000 bckg 1.0000
+"""
+
+
+@pytest.mark.parametrize(("suffix", "text", "expected"), [
+    (".tse_bi", TSE_BI, [Event(10.0, 6.0, "sz")]),
+    (".tse", TSE, [Event(10.0, 6.0, "sz"), Event(20.0, 2.0, "sz")]),
+])
+def test_old_tusz_term_files_are_read_beside_the_edf(tmp_path, suffix, text, expected):
+    edf = write_edf(tmp_path / "aaaaaaac_s001_t000.edf")
+    write(tmp_path / f"aaaaaaac_s001_t000{suffix}", text)
+    rec = read_recording(edf)
+    assert rec.events == expected
+    assert rec.meta["annotation_file"].endswith(suffix)
+
+
+def test_old_tusz_unknown_label_refused_by_name(tmp_path):
+    path = write(tmp_path / "x.tse", TSE.replace("gnsz", "nesz"))
+    with pytest.raises(RecordingError, match=r"x\.tse: line 6: label 'nesz' is not understood"):
+        parse_tse(path)
 
 
 def test_chbmit_summary_picked_up_beside_edf(tmp_path):

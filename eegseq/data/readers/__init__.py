@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -21,14 +22,18 @@ from eegseq.data.readers.annotations import (
     parse_chbmit_summary,
     parse_csv_bi,
     parse_events_tsv,
+    parse_tse,
     read_annotation_file,
 )
 from eegseq.data.readers.kaggle import open_kaggle_mat
 from eegseq.data.readers.mne_formats import mne_suffix, open_mne_file
 from eegseq.data.readers.policy import (
+    EVENTS_PAST_END,
     RESAMPLE_POLICIES,
     check_finite,
     check_signal,
+    fit_events,
+    flat_channel_warnings,
     output_sfreq,
     select_channels,
 )
@@ -36,18 +41,16 @@ from eegseq.data.readers.policy import (
     resample as resample_signal,
 )
 from eegseq.data.readers.source import OpenedFile
-from eegseq.data.recording import Recording
+from eegseq.data.recording import Event, Recording
 
 __all__ = [
     "read_recording",
     "parse_chbmit_summary",
     "parse_csv_bi",
     "parse_events_tsv",
+    "parse_tse",
     "RecordingError",
 ]
-
-# Annotations may end up to this long after the last sample (rounding in annotation files), seconds.
-_EVENT_SLACK_SECONDS = 1.0
 
 
 def _open(path: Path) -> OpenedFile:
@@ -77,7 +80,8 @@ def read_recording(
     target_sfreq: float | None = None,
     resample: Literal["polyphase", "refuse"] = "polyphase",
     n_channels: int | None = None,
-    annotations: str | os.PathLike | None = "auto",
+    annotations: str | os.PathLike | Sequence[Event] | None = "auto",
+    events_past_end: Literal["refuse", "clip"] = "refuse",
 ) -> Recording:
     """Read one recording file into a :class:`~eegseq.data.recording.Recording`.
 
@@ -95,21 +99,28 @@ def read_recording(
         n_channels: expected number of output channels, or ``None`` not to check.
         annotations: where events come from besides those stored in the file. ``"auto"``: an annotation
             file beside the recording (see :func:`~eegseq.data.readers.annotations.find_sidecar`),
-            if there is one; a path: that ``.csv_bi``, ``*_events.tsv`` or CHB-MIT ``*-summary.txt``;
-            ``None``: none. An annotation file, when used, replaces the events stored in the recording.
+            if there is one; a path: that ``.csv_bi``, ``.tse_bi``, ``.tse``, ``*_events.tsv`` or CHB-MIT
+            ``*-summary.txt``; a list of :class:`~eegseq.data.recording.Event`: these (e.g. from a manifest's
+            events table); ``None``: none. Events from an annotation file or a list replace the events stored
+            in the recording. A ``.csv_bi`` stating another duration than the recording's is refused.
+        events_past_end: ``"refuse"`` or ``"clip"`` events past the recording's end (the event rule of
+            :mod:`eegseq.data.readers.policy`).
 
     Returns:
         ``signal`` float32 ``(n_samples, n_channels)`` in µV, ``sfreq`` in Hz, ``channels``, ``events``
         (seconds), ``label`` (Kaggle files), ``source`` (the path) and ``meta`` (source facts, plus
-        ``dropped_channels``, ``non_eeg_channels``, ``native_sfreq``: the native rate of each output channel, Hz, and
-        ``annotation_file`` when one was used).
+        ``warnings``: flat channels, events clipped or dropped; ``dropped_channels``, ``non_eeg_channels``,
+        ``native_sfreq``: the native rate of each output channel, Hz; ``annotation_file`` when one was used).
 
     Raises:
         RecordingError: the file (or its annotation file) is missing, unreadable, truncated or corrupt;
             a configured channel is missing; rates differ and ``resample="refuse"``; NaN/inf samples;
-            an all-zero signal; a channel count other than ``n_channels``; events past the end.
+            an all-zero signal; a channel count other than ``n_channels``; events past the end (``"refuse"``);
+            an annotation file of another duration.
         ValueError: an invalid option.
     """
+    if events_past_end not in EVENTS_PAST_END:
+        raise ValueError(f"events_past_end must be one of {EVENTS_PAST_END}, got {events_past_end!r}")
     if resample not in RESAMPLE_POLICIES:
         raise ValueError(f"resample must be one of {RESAMPLE_POLICIES}, got {resample!r}")
     if target_sfreq is not None and not target_sfreq > 0:
@@ -140,23 +151,20 @@ def read_recording(
     check_signal(signal, n_channels, path)
 
     events, meta = opened.events, dict(opened.meta)
-    annotation_file = find_sidecar(path) if annotations == "auto" else annotations
-    if annotation_file is not None:
+    duration = n_samples / sfreq
+    source = "the file itself"
+    if isinstance(annotations, Sequence) and not isinstance(annotations, str):
+        events, source = list(annotations), "the events given"
+    elif (annotation_file := find_sidecar(path) if annotations == "auto" else annotations) is not None:
         annotation_file = Path(annotation_file)
         if not annotation_file.is_file():
             raise RecordingError("annotation file does not exist", path=annotation_file)
-        events = _guarded(annotation_file, read_annotation_file, annotation_file, path)
-        meta["annotation_file"] = str(annotation_file)
-    duration = n_samples / sfreq
-    late = [event for event in events if event.onset > duration + _EVENT_SLACK_SECONDS]
-    if late:
-        raise RecordingError(
-            f"event(s) {late} from {annotation_file or 'the file itself'} start after the recording's end "
-            f"at {duration:.3f} s",
-            path=path,
-        )
+        events = _guarded(annotation_file, read_annotation_file, annotation_file, path, duration)
+        source = meta["annotation_file"] = str(annotation_file)
+    events, event_warnings = fit_events(events, duration, events_past_end, source, path)
 
     meta.update(
+        warnings=flat_channel_warnings(signal, names) + event_warnings,
         dropped_channels=opened.dropped_channels,
         non_eeg_channels=non_eeg,
         native_sfreq=[native[name] for name in names],

@@ -1,4 +1,5 @@
-"""Seizure annotation files kept beside recordings: CHB-MIT summaries, TUSZ ``.csv_bi``, BIDS ``events.tsv``.
+"""Seizure annotation files kept beside recordings: CHB-MIT summaries, TUSZ ``.csv_bi`` (and the old
+``.tse``/``.tse_bi``), BIDS ``events.tsv``.
 
 Every parser returns :class:`~eegseq.data.recording.Event` lists in seconds from the recording's first
 sample, seizures labelled in the BIDS/SzCORE convention (``"sz"`` or the file's own ``sz...`` type).
@@ -25,6 +26,16 @@ _CHB_TIME = re.compile(r"^Seizure(?:\s+\d+)?\s+(Start|End)\s+Time:\s*([\d.]+)\s*
 _TUSZ_COLUMNS = ("channel", "start_time", "stop_time", "label")
 _TUSZ_LABELS = {"seiz": SEIZURE, BACKGROUND: None}
 _BIDS_COLUMNS = ("onset", "duration", "eventType")
+# "# duration = 1230.0000 secs" in a .csv_bi header
+_CSV_BI_DURATION = re.compile(r"^#\s*duration\s*=\s*([\d.]+)\s*sec", re.I)
+# Old TUSZ term files: .tse_bi says seiz/bckg, .tse names the seizure type (TUH's codes: focal non-specific,
+# generalised non-specific, simple partial, complex partial, absence, tonic, clonic, tonic-clonic, atonic,
+# myoclonic). Any other label (e.g. "nesz", a non-epileptic seizure) is refused by name.
+_TSE_SEIZURE_LABELS = ("seiz", "fnsz", "gnsz", "spsz", "cpsz", "absz", "tnsz", "cnsz", "tcsz", "atsz", "mysz")
+# A recording and the duration its annotation file states may differ by rounding, seconds.
+DURATION_TOLERANCE_SECONDS = 1.0
+# TUSZ annotation files, in order of preference (v2 first).
+TUSZ_ANNOTATION_SUFFIXES = (".csv_bi", ".tse_bi", ".tse")
 
 
 def _seizure(onset: float, offset: float, path: str | os.PathLike, where: str) -> Event:
@@ -146,6 +157,63 @@ def parse_csv_bi(path: str | os.PathLike) -> list[Event]:
     return [Event(start, stop - start, SEIZURE) for start, stop in _merge(spans)]
 
 
+def parse_tse(path: str | os.PathLike) -> list[Event]:
+    """Parse an old TUSZ term annotation, ``.tse`` (seizure types) or ``.tse_bi`` (``seiz``/``bckg``), v1
+    layout: a ``version = tse_v1.0.0`` line, then one ``start stop label [confidence]`` line per term, seconds.
+
+    Seizure terms (``seiz`` or one of TUH's seizure-type codes) are merged into recording-level seizures
+    (the union of their spans); ``bckg`` terms are dropped.
+
+    Returns:
+        seizures, sorted by onset, seconds, label ``"sz"``.
+
+    Raises:
+        RecordingError: a line that is not ``start stop label [confidence]``, a non-numeric time, or any
+            other label (named, with the labels understood).
+    """
+    spans = []
+    lines = Path(path).read_text(encoding="latin-1").splitlines()
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or fields[0].lower() == "version" or line.lstrip().startswith("#"):
+            continue
+        where = f"line {number}"
+        if len(fields) not in (3, 4):
+            raise RecordingError(f"{where}: expected 'start stop label [confidence]', got {line.strip()!r}", path=path)
+        label = fields[2].lower()
+        if label == BACKGROUND:
+            continue
+        if label not in _TSE_SEIZURE_LABELS:
+            raise RecordingError(
+                f"{where}: label {fields[2]!r} is not understood; expected {BACKGROUND!r} or a seizure label "
+                f"{list(_TSE_SEIZURE_LABELS)}",
+                path=path,
+            )
+        try:
+            start, stop = float(fields[0]), float(fields[1])
+        except ValueError:
+            raise RecordingError(f"{where}: start/stop {fields[:2]} are not numbers", path=path) from None
+        _seizure(start, stop, path, where)  # validates the span
+        spans.append((start, stop))
+    return [Event(start, stop - start, SEIZURE) for start, stop in _merge(spans)]
+
+
+def stated_duration(path: str | os.PathLike) -> float | None:
+    """The recording duration (seconds) an annotation file states, or ``None`` when it states none.
+
+    Only ``.csv_bi`` files state one (``# duration = 1230.0000 secs``).
+    """
+    if not str(path).lower().endswith(".csv_bi"):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                return None
+            if match := _CSV_BI_DURATION.match(line.strip()):
+                return float(match[1])
+    return None
+
+
 def parse_events_tsv(path: str | os.PathLike) -> list[Event]:
     """Parse a BIDS/SzCORE ``*_events.tsv`` (``onset duration eventType ...``, tab-separated).
 
@@ -170,27 +238,44 @@ def parse_events_tsv(path: str | os.PathLike) -> list[Event]:
 def find_sidecar(recording: Path) -> Path | None:
     """The annotation file beside a recording, if any.
 
-    Looked for, in this order: ``<stem>.csv_bi`` (TUSZ), ``<stem without _eeg>_events.tsv`` (BIDS),
-    ``<subject>-summary.txt`` with ``<subject>`` the part of the name before the first ``_`` (CHB-MIT).
+    Looked for, in this order: ``<stem>.csv_bi``, ``<stem>.tse_bi``, ``<stem>.tse`` (TUSZ),
+    ``<stem without _eeg>_events.tsv`` (BIDS), ``<subject>-summary.txt`` with ``<subject>`` the part of the
+    name before the first ``_`` (CHB-MIT).
     """
     stem = Path(recording.name.removesuffix(".gz")).stem
     candidates = [
-        recording.with_name(f"{stem}.csv_bi"),
+        *(recording.with_name(f"{stem}{suffix}") for suffix in TUSZ_ANNOTATION_SUFFIXES),
         recording.with_name(f"{stem.removesuffix('_eeg')}_events.tsv"),
         recording.with_name(f"{stem.split('_')[0]}-summary.txt"),
     ]
     return next((candidate for candidate in candidates if candidate.is_file()), None)
 
 
-def read_annotation_file(annotation: Path, recording: Path) -> list[Event]:
+def read_annotation_file(annotation: Path, recording: Path, duration: float | None = None) -> list[Event]:
     """Events of ``recording`` from an annotation file, the parser chosen by the file's name.
 
+    Args:
+        annotation: a ``.csv_bi``, ``.tse_bi``, ``.tse``, ``*_events.tsv`` or CHB-MIT ``*-summary.txt``.
+        recording: the recording file it annotates.
+        duration: the recording's duration, seconds, to check against the one the file states (if any).
+
     Raises:
-        RecordingError: an unknown annotation format, or a CHB-MIT summary that does not list the recording.
+        RecordingError: an unknown annotation format, a CHB-MIT summary that does not list the recording,
+            or a stated duration that differs from ``duration`` by more than
+            :data:`DURATION_TOLERANCE_SECONDS` (the file belongs to another recording).
     """
     name = annotation.name.lower()
+    stated = stated_duration(annotation)
+    if duration is not None and stated is not None and abs(stated - duration) > DURATION_TOLERANCE_SECONDS:
+        raise RecordingError(
+            f"states a duration of {stated} s, but {recording.name} lasts {duration:.3f} s: it annotates another "
+            "recording (or the recording is cut short)",
+            path=annotation,
+        )
     if name.endswith(".csv_bi"):
         return parse_csv_bi(annotation)
+    if name.endswith((".tse", ".tse_bi")):
+        return parse_tse(annotation)
     if name.endswith("_events.tsv"):
         return parse_events_tsv(annotation)
     if name.endswith("-summary.txt"):
@@ -198,4 +283,6 @@ def read_annotation_file(annotation: Path, recording: Path) -> list[Event]:
         if recording.name not in per_file:
             raise RecordingError(f"summary does not list {recording.name!r}", path=annotation)
         return per_file[recording.name]
-    raise RecordingError("unknown annotation format (expected .csv_bi, *_events.tsv or *-summary.txt)", path=annotation)
+    raise RecordingError(
+        "unknown annotation format (expected .csv_bi, .tse_bi, .tse, *_events.tsv or *-summary.txt)", path=annotation
+    )

@@ -17,6 +17,16 @@ Unit and type rule (all formats):
     ``Recording.meta["non_eeg_channels"]`` as ``"name (unit, type)"``. A configured channel that is
     not in volts is refused (:class:`~eegseq.data.errors.RecordingError`), since it cannot be stored in µV.
 
+Event rule (events past the end):
+    Whatever their source (the file, an annotation file beside it, a manifest's events table), events
+    must lie inside the recording. An event that ends at most :data:`EVENT_SLACK_SECONDS` after the last
+    sample (annotation files round their times) is clipped to the end; a marker at the end itself
+    (EDF+'s "Recording ends") is kept. Any other event that starts after the end, or ends later than
+    that, is past the end: ``events_past_end="refuse"`` (the default) raises
+    :class:`~eegseq.data.errors.RecordingError` listing them; ``"clip"`` drops the events that start
+    after the end, clips the others to the end, and records one warning per event in
+    ``Recording.meta["warnings"]`` (an ingest reports them).
+
 Sampling-rate rule:
     ``resample="polyphase"`` converts every channel to the output rate with
     :func:`scipy.signal.resample_poly` (anti-aliasing FIR, rational factor up/down);
@@ -38,8 +48,12 @@ from scipy.signal import resample_poly
 
 from eegseq.data.errors import RecordingError
 from eegseq.data.readers.source import MICROVOLTS, OpenedFile
+from eegseq.data.recording import Event
 
 RESAMPLE_POLICIES = ("polyphase", "refuse")
+EVENTS_PAST_END = ("refuse", "clip")
+# Annotation files round their times: an event may end this much after the last sample, seconds.
+EVENT_SLACK_SECONDS = 1.0
 # MNE's types of channels that record brain potentials.
 EEG_KINDS = ("eeg", "seeg", "ecog", "dbs")
 
@@ -127,6 +141,55 @@ def select_channels(
     return wanted, []
 
 
+def fit_events(
+    events: Sequence[Event], duration: float, rule: str, source: str, path: str | os.PathLike
+) -> tuple[list[Event], list[str]]:
+    """Apply the module's event rule to ``events`` of a recording lasting ``duration`` seconds.
+
+    Args:
+        events: the recording's events, seconds.
+        duration: the recording's duration, seconds.
+        rule: ``"refuse"`` or ``"clip"`` (see the module's event rule).
+        source: where the events come from, for messages.
+        path: the recording, for error messages.
+
+    Returns:
+        ``(events, warnings)``: the events inside the recording, and one message per event clipped or
+        dropped under ``"clip"``.
+
+    Raises:
+        RecordingError: ``rule="refuse"`` and some event is past the end.
+    """
+    kept: list[Event] = []
+    past: list[Event] = []
+    for event in events:
+        if event.onset <= duration and event.offset <= duration + EVENT_SLACK_SECONDS:
+            kept.append(Event(event.onset, min(event.offset, duration) - event.onset, event.label))
+        else:
+            past.append(event)
+    if past and rule == "refuse":
+        raise RecordingError(
+            f"{len(past)} event(s) from {source} start or end after the recording's end at {duration:.3f} s: "
+            f"{[(e.onset, e.offset, e.label) for e in past]} (onset, end, label) in seconds; set "
+            "events_past_end='clip' to clip them with a warning",
+            path=path,
+        )
+    warnings = []
+    for event in past:
+        if event.onset <= duration:
+            kept.append(Event(event.onset, duration - event.onset, event.label))
+            warnings.append(
+                f"event {event.label!r} {event.onset}-{event.offset} s from {source} clipped at the recording's "
+                f"end, {duration:.3f} s"
+            )
+        else:
+            warnings.append(
+                f"event {event.label!r} {event.onset}-{event.offset} s from {source} dropped: it starts after "
+                f"the recording's end, {duration:.3f} s"
+            )
+    return sorted(kept, key=lambda e: (e.onset, e.label)), warnings
+
+
 def output_sfreq(native: Sequence[float], target_sfreq: float | None, resample: str, path: str | os.PathLike) -> float:
     """Decide the output rate (Hz) for channels with the given native rates (Hz), per the module's rule.
 
@@ -186,6 +249,13 @@ def check_finite(signal: np.ndarray, names: Sequence[str], path: str | os.PathLi
             f"{int(bad.sum())} NaN/inf sample(s); first at sample {int(sample)} of channel {names[column]!r}",
             path=path,
         )
+
+
+def flat_channel_warnings(signal: np.ndarray, names: Sequence[str]) -> list[str]:
+    """One warning per channel of ``signal`` ``(n_samples, n_channels)`` that holds a single value
+    throughout (a disconnected or zeroed electrode: no signal, yet stored and normalised like the others)."""
+    flat = np.flatnonzero(np.ptp(signal, axis=0) == 0) if signal.shape[0] else []
+    return [f"channel {names[j]!r} is flat: {float(signal[0, j])!r} in every sample" for j in flat]
 
 
 def check_signal(signal: np.ndarray, n_channels: int | None, path: str | os.PathLike) -> None:
