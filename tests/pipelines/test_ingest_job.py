@@ -17,8 +17,18 @@ from eegseq.pipelines.ingest import run_ingest
 
 def _mat(path, rate, seed):
     data = np.random.default_rng(seed).standard_normal((int(2 * rate), 4)).astype(np.float32)
-    scipy.io.savemat(path, {"dataStruct": {"data": data, "iEEGsamplingRate": rate, "nSamplesSegment": float(len(data)),
-                                           "channelIndices": np.arange(1.0, 5.0)[None, :], "sequence": 1.0}})
+    scipy.io.savemat(
+        path,
+        {
+            "dataStruct": {
+                "data": data,
+                "iEEGsamplingRate": rate,
+                "nSamplesSegment": float(len(data)),
+                "channelIndices": np.arange(1.0, 5.0)[None, :],
+                "sequence": 1.0,
+            }
+        },
+    )
     return path
 
 
@@ -28,16 +38,32 @@ def _manifest_root(root, rates, bad=()):
         path = _mat(root / f"r{i}.mat", rate, i)
         if i in bad:
             path.write_bytes(b"MATLAB 5.0 MAT-file, truncated")
-        rows.append(ManifestRow(id=f"r{i}", path=path.name, sha256=sha256_file(path), subject=f"s{i}", group=f"g{i}",
-                                split="train"))
+        rows.append(
+            ManifestRow(
+                id=f"r{i}", path=path.name, sha256=sha256_file(path), subject=f"s{i}", group=f"g{i}", split="train"
+            )
+        )
     write_manifest(rows, root / "manifest.csv")
     return root
 
 
 def test_mixed_rates_without_target_sfreq_exit_2_naming_the_option(tmp_path, capsys):
     root = _manifest_root(tmp_path, [400.0, 256.0])
-    code = main(["ingest", "--set", f"data.root={root}", "--set", "data.source=manifest",
-                 "--set", "data.path=manifest.csv", "--set", "data.workers=1", "--set", "train.progress=false"])
+    code = main(
+        [
+            "ingest",
+            "--set",
+            f"data.root={root}",
+            "--set",
+            "data.source=manifest",
+            "--set",
+            "data.path=manifest.csv",
+            "--set",
+            "data.workers=1",
+            "--set",
+            "train.progress=false",
+        ]
+    )
     assert code == 2
     assert "data.target_sfreq" in capsys.readouterr().err
 
@@ -53,17 +79,29 @@ def _numpy_stats(paths):
 
 
 def test_stats_follow_a_training_file_whose_content_changed(tmp_path):
-    data = DataConfig(root=tmp_path, synthetic=SyntheticSpec(n_subjects=3, recordings_per_subject=1, n_samples=4000),
-                      workers=1)
+    data = DataConfig(
+        root=tmp_path, synthetic=SyntheticSpec(n_subjects=3, recordings_per_subject=1, n_samples=4000), workers=1
+    )
     prepared = run_ingest(data, progress=False)
     train = prepared.stores("train")
     with StoreReader(train[0]) as store:
         recording = store.to_recording()
         sha = store.source_sha256
     # Same name and source hash, other samples (e.g. rewritten by an older or newer reader).
-    write_store(Recording(recording.signal * 3.0 + 5.0, recording.sfreq, recording.channels, recording.events,
-                          recording.label, recording.source, recording.meta), train[0],
-                recording_id=train[0].stem, source_sha256=sha)
+    write_store(
+        Recording(
+            recording.signal * 3.0 + 5.0,
+            recording.sfreq,
+            recording.channels,
+            recording.events,
+            recording.label,
+            recording.source,
+            recording.meta,
+        ),
+        train[0],
+        recording_id=train[0].stem,
+        source_sha256=sha,
+    )
     again = run_ingest(data, progress=False)
     mean, std = _numpy_stats(train)
     np.testing.assert_allclose(again.stats.mean, mean, rtol=1e-6, atol=1e-6)
@@ -82,5 +120,7 @@ def test_each_skipped_file_is_logged_once_across_passes(tmp_path, caplog):
         run_ingest(data, progress=False)
         second = [record.getMessage() for record in caplog.records]
     assert len(first) == 1 and first[0].startswith("ingest skipped r1: ")
-    assert second == [f"ingest: 1 recording(s) left out as before (unchanged since they failed; reasons in "
-                      f"{root / 'store' / 'ingest_report.json'})"]
+    assert second == [
+        f"ingest: 1 recording(s) left out as before (unchanged since they failed; reasons in "
+        f"{root / 'store' / 'ingest_report.json'})"
+    ]
