@@ -44,6 +44,9 @@ class DataConfig(_Section):
     split: SplitSpec = SplitSpec()
     safe_labels: str | None = Field(None, description="Kaggle 2016 safe list CSV, relative to root")
     channels: list[str] | None = Field(None, description="channel order to read (real data)")
+    montage: list[str] | None = Field(
+        None, description="bipolar derivations 'A-B' to read instead of channels, from referential channels"
+    )
     target_sfreq: float | None = Field(None, gt=0, description="resample real data to this rate, Hz")
     workers: int = Field(2, ge=1, description="ingest worker processes")
     on_error: Literal["skip", "stop"] = "skip"
@@ -57,6 +60,8 @@ class DataConfig(_Section):
     def _path_for_files(self):
         if self.source != "synthetic" and not self.path:
             raise ValueError(f"data.path is required when data.source={self.source!r}")
+        if self.channels is not None and self.montage is not None:
+            raise ValueError("set data.channels or data.montage, not both")
         return self
 
     @model_validator(mode="after")

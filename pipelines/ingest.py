@@ -66,7 +66,11 @@ def run_ingest(data: DataConfig, progress: bool = True) -> PreparedData:
         source = data.root / data.path
         layout = data.source if data.source != "manifest" else "manifest"
         root = data.root
-    options = {key: value for key, value in (("channels", data.channels), ("target_sfreq", data.target_sfreq)) if value}
+    options = {
+        key: value
+        for key, value in (("channels", data.channels), ("montage", data.montage), ("target_sfreq", data.target_sfreq))
+        if value
+    }
     options["events_past_end"] = data.events_past_end
     try:
         report = ingest(

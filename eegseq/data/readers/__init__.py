@@ -32,9 +32,11 @@ from eegseq.data.readers.policy import (
     RESAMPLE_POLICIES,
     check_finite,
     check_signal,
+    electrode_channels,
     fit_events,
     flat_channel_warnings,
     output_sfreq,
+    parse_montage,
     select_channels,
 )
 from eegseq.data.readers.policy import (
@@ -82,6 +84,7 @@ def read_recording(
     n_channels: int | None = None,
     annotations: str | os.PathLike | Sequence[Event] | None = "auto",
     events_past_end: Literal["refuse", "clip"] = "refuse",
+    montage: Sequence[str] | None = None,
 ) -> Recording:
     """Read one recording file into a :class:`~eegseq.data.recording.Recording`.
 
@@ -105,6 +108,9 @@ def read_recording(
             in the recording. A ``.csv_bi`` stating another duration than the recording's is refused.
         events_past_end: ``"refuse"`` or ``"clip"`` events past the recording's end (the event rule of
             :mod:`eegseq.data.readers.policy`).
+        montage: bipolar derivations ``["FP1-F7", ...]`` to output instead of the file's channels, each
+            computed from the file's referential channels whatever their reference (the montage rule of
+            :mod:`eegseq.data.readers.policy`); exclusive with ``channels``.
 
     Returns:
         ``signal`` float32 ``(n_samples, n_channels)`` in µV, ``sfreq`` in Hz, ``channels``, ``events``
@@ -119,6 +125,8 @@ def read_recording(
             an annotation file of another duration.
         ValueError: an invalid option.
     """
+    if montage is not None and channels is not None:
+        raise ValueError("give channels or montage, not both")
     if events_past_end not in EVENTS_PAST_END:
         raise ValueError(f"events_past_end must be one of {EVENTS_PAST_END}, got {events_past_end!r}")
     if resample not in RESAMPLE_POLICIES:
@@ -130,7 +138,13 @@ def read_recording(
         raise RecordingError("no such file", path=path)
 
     opened = _guarded(path, _open, path)
-    names, non_eeg = select_channels(opened, channels, path)
+    if montage is None:
+        names, non_eeg = select_channels(opened, channels, path)
+    else:
+        pairs = parse_montage(montage)
+        electrodes = list(dict.fromkeys(electrode for pair in pairs for electrode in pair))
+        source_of = electrode_channels(opened.channels, electrodes, path)
+        names, non_eeg = select_channels(opened, [source_of[electrode] for electrode in electrodes], path)
     native = dict(zip(opened.channels, opened.sfreqs))
     sfreq = output_sfreq([native[name] for name in names], target_sfreq, resample, path)
 
@@ -148,6 +162,11 @@ def read_recording(
     signal = np.empty((n_samples, len(names)), dtype=np.float32)
     for j, name in enumerate(names):
         signal[:, j] = columns[name][:n_samples]
+    if montage is not None:
+        column = {electrode: names.index(source_of[electrode]) for electrode in electrodes}
+        signal = np.stack([signal[:, column[a]] - signal[:, column[b]] for a, b in pairs], axis=1)
+        names = [f"{a}-{b}" for a, b in pairs]
+        native = {f"{a}-{b}": native[source_of[a]] for a, b in pairs}
     check_signal(signal, n_channels, path)
 
     events, meta = opened.events, dict(opened.meta)

@@ -17,6 +17,14 @@ Unit and type rule (all formats):
     ``Recording.meta["non_eeg_channels"]`` as ``"name (unit, type)"``. A configured channel that is
     not in volts is refused (:class:`~eegseq.data.errors.RecordingError`), since it cannot be stored in µV.
 
+Bipolar montages:
+    ``montage=["FP1-F7", "F7-T3", ...]`` outputs each derivation ``A-B`` as electrode ``A`` minus
+    electrode ``B``, computed from the file's referential channels. An electrode is found by name,
+    case-insensitively, as written or as ``"EEG <name>-<reference>"`` with any reference suffix
+    (TUSZ: ``-REF`` in ``01_tcp_ar`` and ``03_tcp_ar_a``, ``-LE`` in ``02_tcp_le``): the common
+    reference cancels in the difference, so one montage serves recordings of every reference. An
+    electrode the file lacks, or finds twice, is an error naming it.
+
 Event rule (events past the end):
     Whatever their source (the file, an annotation file beside it, a manifest's events table), events
     must lie inside the recording. An event that ends at most :data:`EVENT_SLACK_SECONDS` after the last
@@ -62,6 +70,9 @@ EEG_KINDS = ("eeg", "seeg", "ecog", "dbs")
 _MAX_RATE_DENOMINATOR = 1000
 # Relative error tolerated between a rate and its fraction.
 _RATE_TOLERANCE = 1e-9
+# A referential channel: "FP1", "EEG FP1-REF", "EEG FP1-LE" (the reference suffix has no digit-free
+# electrode pair form: "EEG FP1-F7" is bipolar and does not match).
+_REFERENTIAL = re.compile(r"^(?:EEG\s+)?(?P<electrode>[A-Za-z0-9]+)(?:-(?:REF|LE|AR|AVG|AV|CAR))?$", re.I)
 # The suffix MNE (and others) append to make repeated names unique: "-" becomes "--0", "--1", ...
 _UNIQUE_SUFFIX = re.compile(r"-\d+$")
 
@@ -139,6 +150,47 @@ def select_channels(
             f"configured channel(s) {not_volts} not in volts: the store holds µV, so they cannot be stored", path=path
         )
     return wanted, []
+
+
+def parse_montage(montage: Sequence[str]) -> list[tuple[str, str]]:
+    """``["FP1-F7", ...]`` -> ``[("FP1", "F7"), ...]`` (upper case).
+
+    Raises:
+        ValueError: an entry that is not ``A-B`` with two electrode names, or a repeated entry.
+    """
+    pairs = []
+    for entry in montage:
+        parts = str(entry).split("-")
+        if len(parts) != 2 or not all(part.strip() for part in parts):
+            raise ValueError(f"montage: each derivation is 'A-B' (electrode A minus electrode B), got {entry!r}")
+        pairs.append((parts[0].strip().upper(), parts[1].strip().upper()))
+    if len(set(pairs)) != len(pairs):
+        raise ValueError(f"montage: each derivation may be listed once, got {list(montage)}")
+    return pairs
+
+
+def electrode_channels(available: Sequence[str], electrodes: Sequence[str], path: str | os.PathLike) -> dict[str, str]:
+    """``{electrode: channel name}``: the referential channel of each electrode (see the montage rule).
+
+    Raises:
+        RecordingError: an electrode is not in the file, or two channels name it.
+    """
+    found: dict[str, list[str]] = {electrode: [] for electrode in electrodes}
+    for name in available:
+        match = _REFERENTIAL.match(name.strip())
+        if match and match["electrode"].upper() in found:
+            found[match["electrode"].upper()].append(name)
+    missing = [electrode for electrode, names in found.items() if not names]
+    if missing:
+        raise RecordingError(
+            f"montage: electrode(s) {missing} not in the file (as '<name>' or 'EEG <name>-<reference>'); "
+            f"it has {list(available)}",
+            path=path,
+        )
+    repeated = {electrode: names for electrode, names in found.items() if len(names) > 1}
+    if repeated:
+        raise RecordingError(f"montage: electrode(s) found in more than one channel: {repeated}", path=path)
+    return {electrode: names[0] for electrode, names in found.items()}
 
 
 def fit_events(
