@@ -55,10 +55,11 @@ def split_stores(manifest: Path, store_dir: Path, split: str) -> list[Path]:
     return chosen
 
 
-def run_ingest(data: DataConfig, progress: bool = True) -> PreparedData:
+def run_ingest(data: DataConfig, progress: bool = True, wait_for_store: bool = False) -> PreparedData:
     """Ingest what ``data`` names (resuming: recordings already stored with the same SHA-256 are
     skipped), write the report of skipped files, and compute the normalisation statistics of the
-    training split in one streaming pass (kept beside the store, recomputed when the split changes)."""
+    training split in one streaming pass (kept beside the store, recomputed when the training files
+    change). ``wait_for_store``: wait for another ingest writing the store instead of refusing."""
     store_dir = data.store_dir
     if data.source == "synthetic":
         source, layout, root = data.synthetic, "manifest", None
@@ -84,6 +85,7 @@ def run_ingest(data: DataConfig, progress: bool = True) -> PreparedData:
             workers=data.workers,
             progress=progress,
             on_error=data.on_error,
+            wait_for_store=wait_for_store,
         )
     except MixedRatesError as error:
         raise ConfigError(f"data.target_sfreq: {error}") from None

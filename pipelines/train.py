@@ -395,7 +395,8 @@ def train_job(config: JobConfig, run_dir: Path, resume: bool = False) -> TrainRe
 
 
 def _train(config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, continuing: bool) -> TrainResult:
-    data = run_ingest(config.data, progress=config.train.progress)
+    # every worker of a multi-worker run ingests the same store: the first writes it, the others wait
+    data = run_ingest(config.data, progress=config.train.progress, wait_for_store=True)
     trainer = Trainer(config, run_dir, strategy, data)
     if trainer.is_chief and not continuing:
         record_run(run_dir, config)

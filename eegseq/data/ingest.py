@@ -167,6 +167,7 @@ def ingest(
     progress: bool = True,
     on_error: Literal["skip", "stop"] = "skip",
     min_dropout_samples: int | None = None,
+    wait_for_store: bool = False,
 ) -> IngestReport:
     """Ingest ``source`` into the store folder ``store_dir`` (created if needed).
 
@@ -186,19 +187,21 @@ def ingest(
         on_error: ``"skip"`` reports a failed recording and goes on; ``"stop"`` raises
             :class:`IngestError` at the first failure (store files already written stay whole).
         min_dropout_samples: shortest all-zero run marked invalid in the store (default 0.25 s).
+        wait_for_store: when another ingest is writing the store, wait for it (then skip what it
+            stored) instead of refusing.
 
     Returns:
         The :class:`IngestReport`; the store manifest lists every recording now in the store.
 
     Raises:
-        StoreLockedError: another ingest is writing this store.
+        StoreLockedError: another ingest is writing this store (and ``wait_for_store`` is False).
         MixedRatesError: recordings of different rates and no ``target_sfreq``.
         IngestError: ``on_error="stop"`` and a recording failed, or the disk is full.
     """
     if on_error not in ("skip", "stop"):
         raise ValueError(f"on_error must be 'skip' or 'stop', got {on_error!r}")
     store_dir = Path(store_dir)
-    with StoreLock(store_dir):
+    with StoreLock(store_dir, wait=wait_for_store):
         remove_stale_temporaries(store_dir)  # only the lock holder may: nobody else writes here
         return _ingest_locked(source, store_dir, layout, data_root, split, safe_labels, reader_options or {},
                               workers, progress, on_error, min_dropout_samples)

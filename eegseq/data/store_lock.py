@@ -22,12 +22,18 @@ class StoreLockedError(RuntimeError):
 class StoreLock:
     """Exclusive lock of a store folder (created if needed); a context manager.
 
+    Args:
+        store_dir: the store folder.
+        wait: on entering, wait for another holder to release the lock instead of refusing (for processes
+            of one job, e.g. the workers of a multi-worker training, that each make sure the store is ready).
+
     Raises:
-        StoreLockedError: on entering, when another process holds the lock.
+        StoreLockedError: on entering, when another process holds the lock and ``wait`` is False.
     """
 
-    def __init__(self, store_dir: str | os.PathLike) -> None:
+    def __init__(self, store_dir: str | os.PathLike, wait: bool = False) -> None:
         self.store_dir = Path(store_dir)
+        self.wait = wait
         self._fd: int | None = None
 
     def __enter__(self) -> StoreLock:
@@ -35,7 +41,7 @@ class StoreLock:
         path = self.store_dir / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)

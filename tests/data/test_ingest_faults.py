@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -143,6 +144,22 @@ def test_second_writer_is_refused_while_the_store_is_locked(tmp_path):
                    progress=False)
     assert ingest(SyntheticSpec(n_subjects=1, recordings_per_subject=1, n_samples=1000), store, workers=1,
                   progress=False).written  # released: the next ingest runs
+
+
+def test_an_ingest_of_the_same_job_waits_for_the_lock_when_asked(tmp_path):
+    """The workers of a multi-worker training each ingest the store: the later ones wait, then skip."""
+    store = tmp_path / "store"
+    spec = SyntheticSpec(n_subjects=1, recordings_per_subject=1, n_samples=1000)
+    reports = []
+    with StoreLock(store):
+        waiting = threading.Thread(
+            target=lambda: reports.append(ingest(spec, store, workers=1, progress=False, wait_for_store=True))
+        )
+        waiting.start()
+        time.sleep(0.5)
+        assert waiting.is_alive() and reports == []
+    waiting.join(timeout=60)
+    assert reports[0].written == [spec.recording_id(0)]
 
 
 def test_temporary_files_left_by_a_killed_ingest_are_removed(tmp_path):
