@@ -43,6 +43,7 @@ import tensorflow as tf
 from eegseq.data.tfdata import dataset_fn
 from eegseq.pipelines.config import load_config
 from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.plan import RunPlan
 from eegseq.pipelines.train import Trainer, make_strategy
 
 WARMUP = 10
@@ -96,9 +97,11 @@ def main() -> None:
         tf.config.experimental.enable_op_determinism()
     data = run_ingest(config.data, progress=False)
     n = args.steps
+    strategy = make_strategy(config)
+    plan = RunPlan.build(config, data, replicas=strategy.num_replicas_in_sync)
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(config, Path(run_dir), make_strategy(config), data)
-        stream = dataset_fn(trainer.train_stores, trainer.stream, data.stats, epochs=config.train.epochs)
+        trainer = Trainer(plan, Path(run_dir), strategy)
+        stream = dataset_fn(plan.stores("train"), plan.stream, plan.stats, epochs=config.train.epochs)
         # the timed steps of every streamed round
         cached = trainer.strategy.distribute_datasets_from_function(
             lambda context: stream(context).skip(WARMUP).take(n).cache()

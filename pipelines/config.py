@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eegseq.data.manifest import SplitSpec, resolve_in_root
-from eegseq.data.streamer import LabelRule, StreamConfig
+from eegseq.data.streamer import LabelRule
 from eegseq.data.synthetic import SyntheticSpec
 from eegseq.evaluation.config import EvaluationConfig
 from eegseq.models import ModelConfig
@@ -81,7 +81,7 @@ class DataConfig(_Section):
 
 
 class StreamSection(_Section):
-    """Lanes and windows (the streamer's context comes from the model's receptive field)."""
+    """Lanes and windows, in seconds (the run plan converts them to samples and adds the model's context)."""
 
     lanes: int = Field(8, ge=1, description="lanes of the global batch")
     window_seconds: float = Field(10.0, gt=0)
@@ -125,20 +125,6 @@ class JobConfig(_Section):
     distribute: DistributeConfig = DistributeConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     compare: CompareConfig = CompareConfig()
-
-
-def stream_config(job: JobConfig, sfreq: float, context: int) -> StreamConfig:
-    """The streamer's settings in samples: the job's ``stream`` section at ``sfreq`` Hz, with the
-    model's left ``context``; windows are played in the run's seeded order."""
-    return StreamConfig(
-        lanes=job.stream.lanes,
-        window=int(round(job.stream.window_seconds * sfreq)),
-        context=context,
-        seed=job.train.seed,
-        block_samples=int(job.stream.block_seconds * sfreq),
-        min_valid_fraction=job.stream.min_valid_fraction,
-        labels=job.stream.labels,
-    )
 
 
 def _set_dotted(tree: dict, dotted: str, value) -> None:

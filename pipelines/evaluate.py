@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from eegseq.data.manifest import events_path_for, load_manifest, read_events
+from eegseq.data.manifest import events_path_for, read_events
 from eegseq.evaluation import EvaluationSet, WindowPredictions, evaluate, write_outputs
 from eegseq.files import atomic_write_json, remove_stale_temporaries
 from eegseq.models import StreamModel
-from eegseq.pipelines.config import JobConfig, load_config, stream_config
-from eegseq.pipelines.ingest import PreparedData, run_ingest
+from eegseq.pipelines.config import JobConfig, load_config
+from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.plan import ModelGeometry, RunPlan
 from eegseq.pipelines.predict import WindowTable, predict_split
 from eegseq.pipelines.run_dir import MODEL_FILE, load_model_file, locked
 
@@ -51,20 +52,17 @@ def evaluate_job(run_dir: Path, split: str, config: JobConfig | None = None) -> 
 def _evaluate(model: StreamModel, run_dir: Path, split: str, config: JobConfig | None) -> Path:
     if config is None:
         config = load_config(run_dir / "config.yaml")
-    data: PreparedData = run_ingest(config.data, progress=False)
-    rows = load_manifest(data.manifest, data.store_dir)
-    known = sorted({row.split for row in rows})
-    if split not in known:
-        raise ValueError(f"split {split!r} does not exist in {data.manifest}; it has {known}")
-    stream = stream_config(config, data.sfreq, model.context)
-    model.check_window(stream.window)
-    subjects = {row.id: row.subject for row in rows}
-    durations = {row.id: row.n_samples / row.sfreq for row in rows}
+    data = run_ingest(config.data, progress=False)
+    plan = RunPlan.build(config, data, geometry=ModelGeometry.of_model(model))
+    needs_validation = config.evaluation.threshold_method != "fixed"
+    plan.validate((split, "val") if needs_validation else (split,))
+    subjects = {row.id: row.subject for row in data.rows}
+    durations = {row.id: row.n_samples / row.sfreq for row in data.rows}
     events = read_events(events_path_for(data.manifest))
-    predictions = _window_predictions(predict_split(model, data.stores(split), stream, data.stats), subjects)
+    predictions = _window_predictions(predict_split(model, plan, split), subjects)
     validation = None
-    if config.evaluation.threshold_method != "fixed":
-        validation = _window_predictions(predict_split(model, data.stores("val"), stream, data.stats), subjects)
+    if needs_validation:
+        validation = _window_predictions(predict_split(model, plan, "val"), subjects)
     ids = set(predictions.recording.tolist())
     reference = {
         rid: np.array([(e.onset, e.duration) for e in events.get(rid, []) if e.label.startswith(SEIZURE_PREFIX)])

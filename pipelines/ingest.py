@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eegseq.data.ingest import STORE_MANIFEST, MixedRatesError, ingest
-from eegseq.data.manifest import load_manifest
+from eegseq.data.manifest import ManifestRow, load_manifest
 from eegseq.data.normalisation import ChannelStats, compute_channel_stats
 from eegseq.data.store import store_fingerprint
 from eegseq.files import atomic_write_json
@@ -22,36 +22,24 @@ REPORT_FILE = "ingest_report.json"
 
 @dataclass(frozen=True)
 class PreparedData:
-    """A ready store: its folder, its manifest and the training split's channel statistics."""
+    """A ready store: its folder, its manifest (read once), and the training split's channel statistics."""
 
     store_dir: Path
     manifest: Path
+    rows: tuple[ManifestRow, ...]
     stats: ChannelStats
 
-    @property
-    def sfreq(self) -> float:
-        """The store's sampling rate, Hz (one rate for all recordings: the readers resample or refuse)."""
-        rates = {row.sfreq for row in load_manifest(self.manifest, self.store_dir)}
-        if len(rates) != 1:
-            raise ValueError(
-                f"{self.manifest}: recordings have different sampling rates {sorted(rates)}; "
-                "set data.target_sfreq to resample them to one"
-            )
-        return float(rates.pop())
-
-    def stores(self, split: str) -> list[Path]:
-        """Store files of one split, in manifest order."""
-        return split_stores(self.manifest, self.store_dir, split)
+    def rows_of(self, split: str) -> list[ManifestRow]:
+        """Rows of one split, in manifest order; a clear error when the split is empty or unknown."""
+        return split_rows(self.rows, split, self.manifest)
 
 
-def split_stores(manifest: Path, store_dir: Path, split: str) -> list[Path]:
-    """Store files of one split of a store manifest; a clear error when the split is empty or unknown."""
-    rows = load_manifest(manifest, store_dir)
-    chosen = [store_dir / row.path for row in rows if row.split == split]
+def split_rows(rows: tuple[ManifestRow, ...], split: str, manifest: Path) -> list[ManifestRow]:
+    """The ``rows`` of ``split`` (read from ``manifest``), or an error naming the splits there are."""
+    chosen = [row for row in rows if row.split == split]
     if not chosen:
-        raise ValueError(
-            f"{manifest}: no recording in split {split!r}; the manifest has {sorted({r.split for r in rows})}"
-        )
+        known = sorted({row.split for row in rows})
+        raise ValueError(f"split {split!r} does not exist in {manifest} (no recording in it); it has {known}")
     return chosen
 
 
@@ -112,7 +100,8 @@ def run_ingest(data: DataConfig, progress: bool = True, wait_for_store: bool = F
         if rid in report.written:
             log.warning("ingest stored %s with a warning: %s", rid, what)
     manifest = store_dir / STORE_MANIFEST
-    train = sorted(split_stores(manifest, store_dir, "train"))
+    rows = tuple(load_manifest(manifest, store_dir))
+    train = sorted(store_dir / row.path for row in split_rows(rows, "train", manifest))
     stats_path, key_path = store_dir / STATS_FILE, store_dir / STATS_KEY_FILE
     # keyed on the training files' contents, not their names: a rewritten recording changes the key
     key = {path.name: store_fingerprint(path) for path in train}
@@ -122,4 +111,4 @@ def run_ingest(data: DataConfig, progress: bool = True, wait_for_store: bool = F
         stats = compute_channel_stats(train)
         stats.save(stats_path)
         atomic_write_json(key_path, key)  # the training files these statistics belong to
-    return PreparedData(store_dir, manifest, stats)
+    return PreparedData(store_dir, manifest, rows, stats)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from eegseq.data.normalisation import ChannelStats
-from eegseq.data.streamer import LaneStreamer, StreamConfig
+from eegseq.data.streamer import LaneStreamer
 from eegseq.models import StreamModel
+from eegseq.pipelines.plan import RunPlan
 
 
 @dataclass(frozen=True)
@@ -29,9 +28,10 @@ class WindowTable:
     valid: np.ndarray
 
 
-def predict_split(model: StreamModel, stores: list[Path], stream: StreamConfig, stats: ChannelStats) -> WindowTable:
-    """Play ``stores`` once on ``stream.lanes`` lanes, carrying state, and collect window probabilities."""
-    streamer = LaneStreamer(stores, stream, stats)
+def predict_split(model: StreamModel, plan: RunPlan, split: str) -> WindowTable:
+    """Play the recordings of ``split`` once on the plan's lanes, carrying state, and collect window probabilities."""
+    stream = plan.stream
+    streamer = LaneStreamer(plan.stores(split), stream, plan.stats)
     sfreq = {r.id: r.sfreq for r in streamer.recordings}
     infer = tf.function(lambda signal, reset, keys, state: model(signal, reset, keys, state, training=False))
     state = model.initial_state(stream.lanes)

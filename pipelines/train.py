@@ -28,8 +28,9 @@ from eegseq.data.tfdata import dataset_fn
 from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
 from eegseq.models import StreamModel
 from eegseq.pipelines.checkpoint import Checkpointer
-from eegseq.pipelines.config import JobConfig, TrainConfig, stream_config
-from eegseq.pipelines.ingest import PreparedData, run_ingest
+from eegseq.pipelines.config import JobConfig, TrainConfig
+from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.plan import RunPlan
 from eegseq.pipelines.predict import WindowTable, predict_split
 from eegseq.pipelines.progress import StepProgress
 from eegseq.pipelines.run_dir import checkpoint_dir, open_run, record_run
@@ -108,35 +109,20 @@ def class_weights(train: TrainConfig, streamer: LaneStreamer) -> tuple[float, fl
     return float(weights[0]), float(weights[1])
 
 
-def lane_keys(recording_ids: tf.Tensor, epoch: tf.Tensor, seed: int) -> tf.Tensor:
-    """Mask keys: a fingerprint of (recording, epoch, run seed), the same on every lane and worker."""
-    text = tf.strings.join([recording_ids, tf.strings.as_string(epoch), str(seed)], separator="|")
-    return tf.strings.to_hash_bucket_fast(text, 2**62)
-
-
 class Trainer:
     """Holds the model, optimizer, data and loop of one training run."""
 
-    def __init__(self, config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, data: PreparedData):
-        self.config, self.run_dir, self.strategy, self.data = config, run_dir, strategy, data
+    def __init__(self, plan: RunPlan, run_dir: Path, strategy: tf.distribute.Strategy):
+        self.plan, self.config, self.run_dir, self.strategy = plan, plan.config, run_dir, strategy
         self.worker, workers = worker_index(strategy)
-        self.first_local_replica = self.worker * (strategy.num_replicas_in_sync // workers)
+        # this worker's lanes (a checkpoint's) start at the lanes of its first replica
+        self.first_local_lane = plan.replica_lanes(self.worker * (plan.replicas // workers)).start
         self.is_chief = self.worker == 0
-        train = config.train
+        train = self.config.train
         keras.utils.set_random_seed(train.seed)
         with strategy.scope():
-            self.model = StreamModel.build(config.model)
-        sfreq = data.sfreq
-        self.stream = stream_config(config, sfreq, self.model.context)
-        self.window = self.stream.window
-        self.model.check_window(self.window)
-        if config.stream.lanes % strategy.num_replicas_in_sync:
-            raise ValueError(
-                f"stream.lanes={config.stream.lanes} cannot be split over {strategy.num_replicas_in_sync} replicas"
-            )
-        self.window_seconds = self.window / sfreq
-        self.train_stores = data.stores("train")
-        self.streamer = LaneStreamer(self.train_stores, self.stream, data.stats)
+            self.model = StreamModel.build(self.config.model)
+        self.streamer = LaneStreamer(plan.stores("train"), plan.stream, plan.stats)
         self.weights = class_weights(train, self.streamer)
         with strategy.scope():
             self.optimizer = make_optimizer(train, self.streamer.steps_in_epoch(0))
@@ -147,13 +133,12 @@ class Trainer:
             self.optimizer,
             keep=train.keep_checkpoints,
         )
-        self.lanes_per_replica = config.stream.lanes // strategy.num_replicas_in_sync
         self._stop_requested = False
 
     # ---- one step on every replica ------------------------------------------------------------
     def _replica_step(self, batch, state):
         train = self.config.train
-        keys = lane_keys(batch["recording_id"], batch["epoch"], train.seed)
+        keys = self.plan.mask_keys(batch["recording_id"], batch["epoch"])
         labels = tf.cast(tf.maximum(batch["label"], 0), tf.float32)
         w0, w1 = self.weights
         weight = batch["valid"] * tf.cast(batch["label"] >= 0, tf.float32) * tf.where(labels > 0, w1, w0)
@@ -166,14 +151,14 @@ class Trainer:
                     labels=tf.broadcast_to(labels[:, None], tf.shape(step_logits[..., 0])), logits=step_logits[..., 0]
                 )
                 losses += train.step_loss_weight * tf.reduce_mean(per_step, axis=1)
-            loss = tf.reduce_sum(weight * losses) / self.config.stream.lanes
+            loss = tf.reduce_sum(weight * losses) / self.plan.stream.lanes
         grads = tape.gradient(loss, variables)
         context = tf.distribute.get_replica_context()
         grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
         if train.clip_norm:
             grads, _ = tf.clip_by_global_norm(grads, train.clip_norm)
         self.optimizer.apply_gradients(zip(grads, variables), skip_gradients_aggregation=True)
-        recording_seconds = tf.reduce_sum(batch["valid"]) * self.window_seconds
+        recording_seconds = tf.reduce_sum(batch["valid"]) * self.plan.window_seconds
         return loss, recording_seconds, new_state
 
     @tf.function
@@ -208,11 +193,11 @@ class Trainer:
         """Per-replica lane states: fresh lanes, or this worker's ``lanes`` (a checkpoint) split over its replicas."""
 
         def for_replica(context):
-            index = context.replica_id_in_sync_group
             if lanes is None:
-                return self.model.initial_state(self.lanes_per_replica)
-            first = (index - self.first_local_replica) * self.lanes_per_replica
-            return {name: tf.constant(array[first : first + self.lanes_per_replica]) for name, array in lanes.items()}
+                return self.model.initial_state(self.plan.lanes_per_replica)
+            mine = self.plan.replica_lanes(context.replica_id_in_sync_group)
+            first = mine.start - self.first_local_lane
+            return {name: tf.constant(array[first : first + len(mine)]) for name, array in lanes.items()}
 
         return self.strategy.experimental_distribute_values_from_function(for_replica)
 
@@ -284,9 +269,9 @@ class Trainer:
 
     def dataset(self, position: dict | None):
         """The distributed training stream from ``position`` (None: the start) to the last epoch."""
-        return self.strategy.distribute_datasets_from_function(
-            dataset_fn(self.train_stores, self.stream, self.data.stats, start=position, epochs=self.config.train.epochs)
-        )
+        plan, epochs = self.plan, self.config.train.epochs
+        stream = dataset_fn(plan.stores("train"), plan.stream, plan.stats, start=position, epochs=epochs)
+        return self.strategy.distribute_datasets_from_function(stream)
 
     def _request_stop(self, signum, frame):
         self._stop_requested = True
@@ -303,7 +288,7 @@ class Trainer:
 
     def _end_epoch(self, epoch: int, progress: Progress, writer) -> None:
         """Validate by streaming the validation recordings whole; early stopping; keep the best weights."""
-        table = predict_split(self.model, self.data.stores("val"), self.stream, self.data.stats)
+        table = predict_split(self.model, self.plan, "val")
         record = {
             "epoch": epoch,
             "step": progress.global_step,
@@ -397,7 +382,9 @@ def train_job(config: JobConfig, run_dir: Path, resume: bool = False) -> TrainRe
 def _train(config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, continuing: bool) -> TrainResult:
     # every worker of a multi-worker run ingests the same store: the first writes it, the others wait
     data = run_ingest(config.data, progress=config.train.progress, wait_for_store=True)
-    trainer = Trainer(config, run_dir, strategy, data)
+    plan = RunPlan.build(config, data, replicas=strategy.num_replicas_in_sync)
+    plan.validate()
+    trainer = Trainer(plan, run_dir, strategy)
     if trainer.is_chief and not continuing:
         record_run(run_dir, config)
     progress = trainer.run()
@@ -408,9 +395,9 @@ def _train(config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, c
         "stopped_early": progress.stopped_early,
         "history": progress.history,
         "class_weights": list(trainer.weights),
-        "receptive_field_samples": trainer.model.receptive_field,
-        "context_samples": trainer.model.context,
-        "window_samples": trainer.window,
+        "receptive_field_samples": plan.geometry.receptive_field,
+        "context_samples": plan.geometry.context,
+        "window_samples": plan.stream.window,
     }
     if trainer.is_chief:
         best = run_dir / "best.weights.h5"

@@ -37,7 +37,6 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from eegseq.data.manifest import load_manifest
 from eegseq.data.normalisation import ChannelStats
 from eegseq.data.recording import Event
 from eegseq.data.store import StoreReader
@@ -153,6 +152,17 @@ class RecycledArrays:
         return array
 
 
+def equal_share(count: int, index: int, parts: int, what: str = "lanes", among: str = "shards") -> range:
+    """Part ``index`` of ``range(count)`` cut into ``parts`` contiguous equal shares (lanes over the
+    shards of a stream, replicas over input pipelines); an error unless ``parts`` divides ``count``."""
+    if count % parts:
+        raise ValueError(f"{what}={count} cannot be split into equal shares over {parts} {among}")
+    if not 0 <= index < parts:
+        raise ValueError(f"{among}: index {index} is outside 0..{parts - 1}")
+    size = count // parts
+    return range(index * size, (index + 1) * size)
+
+
 def aligned_empty(shape: tuple[int, ...], dtype: np.dtype = np.float32, alignment: int = 64) -> np.ndarray:
     """An uninitialised C-contiguous array whose data start at a multiple of ``alignment`` bytes.
 
@@ -181,11 +191,8 @@ class LaneStreamer:
                  *, shard_index: int = 0, num_shards: int = 1) -> None:
         if not stores:
             raise ValueError("LaneStreamer needs at least one store file")
-        if config.lanes % num_shards or not 0 <= shard_index < num_shards:
-            raise ValueError(f"cannot give shard {shard_index} of {num_shards} an equal share of {config.lanes} lanes")
         self.config, self.stats = config, stats
-        per_shard = config.lanes // num_shards
-        self.lanes = range(shard_index * per_shard, (shard_index + 1) * per_shard)
+        self.lanes = equal_share(config.lanes, shard_index, num_shards)
         self.recordings: list[_Recording] = []
         channels = None
         for path in stores:
@@ -206,17 +213,6 @@ class LaneStreamer:
         # per recording, computed on first play
         self._window_labels: dict[int, np.ndarray] = {}
         self._window_validity: dict[int, np.ndarray] = {}
-
-    @classmethod
-    def from_manifest(cls, manifest: str | os.PathLike, split: str, config: StreamConfig,
-                      stats: ChannelStats | None = None, *, store_root: str | os.PathLike | None = None,
-                      shard_index: int = 0, num_shards: int = 1) -> LaneStreamer:
-        """Stream the rows of a store manifest whose ``split`` matches (``store_root``: default its folder)."""
-        root = Path(manifest).parent if store_root is None else Path(store_root)
-        rows = [row for row in load_manifest(manifest, root) if row.split == split]
-        if not rows:
-            raise ValueError(f"{manifest}: no recording in split {split!r}")
-        return cls([root / row.path for row in rows], config, stats, shard_index=shard_index, num_shards=num_shards)
 
     @property
     def n_channels(self) -> int:

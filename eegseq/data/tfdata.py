@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from eegseq.data.normalisation import ChannelStats
-from eegseq.data.streamer import LaneStreamer, StreamConfig
+from eegseq.data.streamer import LaneStreamer, StreamConfig, equal_share
 
 # Per-window scalars travel packed in one int64 matrix: each generator component costs a
 # Python-side conversion per element, so 3 components stream markedly faster than 9.
@@ -116,12 +116,10 @@ def replica_shards(input_context: tf.distribute.InputContext | None) -> tuple[li
     """
     if input_context is None:
         return [0], 1
-    replicas, pipelines = input_context.num_replicas_in_sync, input_context.num_input_pipelines
-    if replicas % pipelines:
-        raise ValueError(f"{replicas} replicas cannot be split evenly over {pipelines} input pipelines")
-    per_pipeline = replicas // pipelines
-    first = input_context.input_pipeline_id * per_pipeline
-    return list(range(first, first + per_pipeline)), replicas
+    replicas = input_context.num_replicas_in_sync
+    fed = equal_share(replicas, input_context.input_pipeline_id, input_context.num_input_pipelines,
+                      "replicas", "input pipelines")
+    return list(fed), replicas
 
 
 def dataset_fn(stores: Sequence[str | os.PathLike], config: StreamConfig, stats: ChannelStats | None = None, *,

@@ -1,0 +1,155 @@
+"""The run plan: everything a job derives from its config and its store, resolved and checked once.
+
+``train``, ``evaluate``, ``predict`` and ``compare`` take a :class:`RunPlan` instead of converting
+settings themselves: the sampling rate, the stream in samples, the store files of each split, the
+channel statistics, the model's receptive field and context, the lanes of each replica and the
+mask-key rule. :meth:`RunPlan.validate` holds the checks a job runs before its first step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import tensorflow as tf
+
+from eegseq.data.manifest import ManifestRow
+from eegseq.data.normalisation import ChannelStats
+from eegseq.data.streamer import StreamConfig, equal_share
+from eegseq.models import ModelConfig, StreamModel, context_samples, receptive_field, total_stride
+from eegseq.pipelines.config import JobConfig
+from eegseq.pipelines.ingest import PreparedData
+
+
+class PlanError(ValueError):
+    """A config that cannot run on this store or with this model; the message names the setting."""
+
+
+def to_samples(seconds: float, sfreq: float) -> int:
+    """Seconds -> samples at ``sfreq`` Hz, rounded to the nearest sample (the one rule of every job)."""
+    return int(round(seconds * sfreq))
+
+
+@dataclass(frozen=True)
+class ModelGeometry:
+    """What the stream must know of a model, in input samples.
+
+    Attributes:
+        receptive_field: input samples one front-end output depends on.
+        stride: input samples per front-end output step (windows are multiples of it).
+        context: left context each window carries (``receptive_field - 1`` rounded up to ``stride``).
+    """
+
+    receptive_field: int
+    stride: int
+    context: int
+
+    @classmethod
+    def of_config(cls, model: ModelConfig) -> ModelGeometry:
+        blocks = model.frontend
+        return cls(receptive_field(blocks), total_stride(blocks), context_samples(blocks))
+
+    @classmethod
+    def of_model(cls, model: StreamModel) -> ModelGeometry:
+        """The geometry of a built or loaded model (a saved model need not match the config)."""
+        return cls(model.receptive_field, model.stride, model.context)
+
+
+def lane_keys(recording_ids: tf.Tensor, epoch: tf.Tensor, seed: int) -> tf.Tensor:
+    """Mask keys: a fingerprint of (recording, epoch, run seed), the same on every lane and worker."""
+    text = tf.strings.join([recording_ids, tf.strings.as_string(epoch), str(seed)], separator="|")
+    return tf.strings.to_hash_bucket_fast(text, 2**62)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """One run's resolved settings; build it with :meth:`build`.
+
+    Attributes:
+        config: the validated job config.
+        data: the ingested store (folder, manifest rows loaded once, training-split statistics).
+        sfreq: the store's one sampling rate, Hz.
+        stream: the stream in samples (window, block, context of the model, lanes, seed, labels).
+        geometry: the model's receptive field, stride and context.
+        replicas: replicas in sync (all workers together); each plays ``lanes_per_replica`` lanes.
+    """
+
+    config: JobConfig
+    data: PreparedData
+    sfreq: float
+    stream: StreamConfig
+    geometry: ModelGeometry
+    replicas: int = 1
+
+    @classmethod
+    def build(
+        cls, config: JobConfig, data: PreparedData, *, replicas: int = 1, geometry: ModelGeometry | None = None
+    ) -> RunPlan:
+        """Resolve ``config`` against the store ``data`` (``geometry``: default the config's model)."""
+        rates = sorted({row.sfreq for row in data.rows})
+        if len(rates) != 1:
+            raise PlanError(
+                f"{data.manifest}: recordings have different sampling rates {rates}; "
+                "set data.target_sfreq to resample them to one"
+            )
+        sfreq = float(rates[0])
+        geometry = ModelGeometry.of_config(config.model) if geometry is None else geometry
+        section = config.stream
+        stream = StreamConfig(
+            lanes=section.lanes,
+            window=to_samples(section.window_seconds, sfreq),
+            context=geometry.context,
+            seed=config.train.seed,
+            block_samples=to_samples(section.block_seconds, sfreq),
+            min_valid_fraction=section.min_valid_fraction,
+            labels=section.labels,
+        )
+        plan = cls(config, data, sfreq, stream, geometry, replicas)
+        plan._check_stream()
+        return plan
+
+    def _check_stream(self) -> None:
+        """What every use of the stream needs: whole front-end steps per window, whole lane shares per replica."""
+        if self.stream.window % self.geometry.stride:
+            raise PlanError(
+                f"stream.window_seconds={self.config.stream.window_seconds:g} is {self.stream.window} samples at "
+                f"{self.sfreq:g} Hz, not a multiple of the model's total stride {self.geometry.stride} "
+                "(the product of model.frontend strides)"
+            )
+        equal_share(self.stream.lanes, 0, self.replicas, "stream.lanes", "replicas")
+
+    def validate(self, splits: tuple[str, ...] = ("train", "val")) -> None:
+        """The checks a job runs before its first step: every split it will read exists."""
+        for split in splits:
+            self.stores(split)
+
+    # ---- the store ----------------------------------------------------------------------------
+    @property
+    def stats(self) -> ChannelStats:
+        return self.data.stats
+
+    def rows(self, split: str) -> list[ManifestRow]:
+        """Manifest rows of ``split``, in manifest order; a clear error when the split is empty or unknown."""
+        return self.data.rows_of(split)
+
+    def stores(self, split: str) -> list[Path]:
+        """Store files of ``split``, in manifest order."""
+        return [self.data.store_dir / row.path for row in self.rows(split)]
+
+    # ---- the stream ---------------------------------------------------------------------------
+    @property
+    def window_seconds(self) -> float:
+        """Seconds of one window (its samples at the store's rate)."""
+        return self.stream.window / self.sfreq
+
+    @property
+    def lanes_per_replica(self) -> int:
+        return self.stream.lanes // self.replicas
+
+    def replica_lanes(self, replica: int) -> range:
+        """The global lanes replica ``replica`` plays (contiguous, the same share as its streamer's)."""
+        return equal_share(self.stream.lanes, replica, self.replicas, "stream.lanes", "replicas")
+
+    def mask_keys(self, recording_ids: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
+        """``(lanes,)`` int64 mask keys of the recordings played in ``epoch`` (see :func:`lane_keys`)."""
+        return lane_keys(recording_ids, epoch, self.config.train.seed)
