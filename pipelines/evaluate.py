@@ -12,29 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from eegseq.data.manifest import events_path_for, read_events
-from eegseq.evaluation import EvaluationSet, WindowPredictions, evaluate, write_outputs
+from eegseq.evaluation import EvaluationSet, evaluate, write_outputs
 from eegseq.files import atomic_write_json, remove_stale_temporaries
 from eegseq.models import StreamModel
 from eegseq.pipelines.config import JobConfig, load_config
 from eegseq.pipelines.ingest import run_ingest
 from eegseq.pipelines.plan import ModelGeometry, RunPlan
-from eegseq.pipelines.predict import WindowTable, predict_split
+from eegseq.pipelines.predict import predict_split
 from eegseq.pipelines.run_dir import MODEL_FILE, load_model_file, locked
 
 SEIZURE_PREFIX = "sz"
-
-
-def _window_predictions(table: WindowTable, subjects: dict[str, str]) -> WindowPredictions:
-    """Valid, labelled windows as the evaluation library's input."""
-    keep = (table.valid > 0) & (table.label >= 0)
-    return WindowPredictions(
-        recording=table.recording[keep].astype(str),
-        patient=np.array([subjects[r] for r in table.recording[keep]], dtype=str),
-        start_s=table.start[keep],
-        end_s=table.end[keep],
-        probability=table.probability[keep],
-        label=table.label[keep].astype(np.int8),
-    )
 
 
 def evaluate_job(run_dir: Path, split: str, config: JobConfig | None = None) -> Path:
@@ -56,13 +43,10 @@ def _evaluate(model: StreamModel, run_dir: Path, split: str, config: JobConfig |
     plan = RunPlan.build(config, data, geometry=ModelGeometry.of_model(model))
     needs_validation = config.evaluation.threshold_method != "fixed"
     plan.validate((split, "val") if needs_validation else (split,))
-    subjects = {row.id: row.subject for row in data.rows}
     durations = {row.id: row.n_samples / row.sfreq for row in data.rows}
     events = read_events(events_path_for(data.manifest))
-    predictions = _window_predictions(predict_split(model, plan, split), subjects)
-    validation = None
-    if needs_validation:
-        validation = _window_predictions(predict_split(model, plan, "val"), subjects)
+    predictions = predict_split(model, plan, split)
+    validation = predict_split(model, plan, "val") if needs_validation else None
     ids = set(predictions.recording.tolist())
     reference = {
         rid: np.array([(e.onset, e.duration) for e in events.get(rid, []) if e.label.startswith(SEIZURE_PREFIX)])

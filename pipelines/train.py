@@ -21,17 +21,18 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-from sklearn.metrics import roc_auc_score
 
 from eegseq.data.streamer import LaneStreamer
 from eegseq.data.tfdata import dataset_fn
+from eegseq.evaluation import WindowPredictions
+from eegseq.evaluation.window import cross_entropy, ranking_metrics
 from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
 from eegseq.models import StreamModel
 from eegseq.pipelines.checkpoint import Checkpointer
 from eegseq.pipelines.config import JobConfig, TrainConfig
 from eegseq.pipelines.ingest import run_ingest
 from eegseq.pipelines.plan import RunPlan
-from eegseq.pipelines.predict import WindowTable, predict_split
+from eegseq.pipelines.predict import predict_split
 from eegseq.pipelines.progress import StepProgress
 from eegseq.pipelines.run_dir import checkpoint_dir, open_run, record_run
 
@@ -288,12 +289,12 @@ class Trainer:
 
     def _end_epoch(self, epoch: int, progress: Progress, writer) -> None:
         """Validate by streaming the validation recordings whole; early stopping; keep the best weights."""
-        table = predict_split(self.model, self.plan, "val")
+        predictions = predict_split(self.model, self.plan, "val")
         record = {
             "epoch": epoch,
             "step": progress.global_step,
             "train_loss": float(np.mean(progress.recent_losses[-self.streamer.steps_in_epoch(epoch) :])),
-            **validation_metrics(table),
+            **validation_metrics(predictions),
         }
         progress.history.append(record)
         score = record["val_auc"] if record["val_auc"] is not None else -record["val_loss"]
@@ -342,13 +343,12 @@ def loss_problem(loss: float, recent: list[float], weights: tuple[float, float],
     return None
 
 
-def validation_metrics(table: WindowTable) -> dict:
-    """Validation loss (unweighted cross-entropy over valid labelled windows) and window ROC-AUC."""
-    keep = (table.valid > 0) & (table.label >= 0)
-    y, p = table.label[keep], np.clip(table.probability[keep], 1e-7, 1 - 1e-7)
-    loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))) if keep.any() else None
-    auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
-    return {"val_loss": loss, "val_auc": auc, "val_windows": int(keep.sum())}
+def validation_metrics(predictions: WindowPredictions) -> dict:
+    """Validation loss (unweighted cross-entropy) and window ROC-AUC over the scored validation windows."""
+    labels, probabilities = predictions.label, predictions.probability
+    loss = cross_entropy(labels, probabilities) if len(predictions) else None
+    ranking, _ = ranking_metrics(labels, probabilities)
+    return {"val_loss": loss, "val_auc": ranking["roc_auc"], "val_windows": len(predictions)}
 
 
 def write_history_csv(path: Path, history: list[dict]) -> None:

@@ -21,6 +21,7 @@ from sklearn.metrics import (
     brier_score_loss,
     confusion_matrix,
     f1_score,
+    log_loss,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -55,6 +56,12 @@ def ranking_metrics(
         "roc_auc": float(roc_auc_score(labels, scores)),
         "pr_auc": float(average_precision_score(labels, scores)),
     }, {}
+
+
+def cross_entropy(labels: NDArray[np.integer], probabilities: NDArray[np.floating], clip: float = 1e-7) -> float:
+    """Mean binary cross-entropy (log-loss, nats per window), probabilities clipped to ``[clip, 1 - clip]``
+    so that one confident mistake costs at most ``-ln(clip)``."""
+    return float(log_loss(labels, np.clip(probabilities, clip, 1 - clip), labels=[0, 1]))
 
 
 def choose_threshold(

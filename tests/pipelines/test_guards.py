@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from eegseq.pipelines.predict import WindowTable
+from eegseq.evaluation import WindowPredictions
 from eegseq.pipelines.train import loss_problem, validation_metrics
 
 
@@ -25,17 +25,24 @@ def test_spikes_from_rare_heavy_windows_do_not_stop_but_sustained_growth_does():
 
 
 def test_validation_metrics_by_hand():
-    table = WindowTable(
-        recording=np.array(["a", "a", "b", "b", "b"], dtype=object),
-        start=np.zeros(5),
-        end=np.ones(5),
-        probability=np.array([0.9, 0.2, 0.6, 0.4, 0.99]),
-        label=np.array([1, 0, 0, 1, -1]),
-        valid=np.array([1, 1, 1, 1, 1.0]),
+    predictions = WindowPredictions(
+        recording=np.array(["a", "a", "b", "b"]),
+        patient=np.array(["p", "p", "p", "p"]),
+        start_s=np.zeros(4),
+        end_s=np.ones(4),
+        probability=np.array([0.9, 0.2, 0.6, 0.4]),
+        label=np.array([1, 0, 0, 1]),
     )
-    metrics = validation_metrics(table)
-    # unlabelled window dropped; pairs (pos, neg): (0.9, 0.2) (0.9, 0.6) (0.4, 0.2) win, (0.4, 0.6) lose -> 3/4
+    metrics = validation_metrics(predictions)
+    # pairs (pos, neg): (0.9, 0.2) (0.9, 0.6) (0.4, 0.2) win, (0.4, 0.6) loses -> 3/4
     assert metrics["val_auc"] == pytest.approx(0.75)
     expected = -(math.log(0.9) + math.log(0.8) + math.log(0.4) + math.log(0.4)) / 4
     assert metrics["val_loss"] == pytest.approx(expected)
     assert metrics["val_windows"] == 4
+    one_class = validation_metrics(predictions.take(np.array([0, 3])))
+    assert one_class["val_auc"] is None and one_class["val_loss"] == pytest.approx(-(math.log(0.9) + math.log(0.4)) / 2)
+    # a confident mistake costs -ln(1e-7), not infinity
+    certain = validation_metrics(
+        WindowPredictions(np.array(["a"]), np.array(["p"]), np.zeros(1), np.ones(1), np.ones(1), np.zeros(1))
+    )
+    assert certain["val_loss"] == pytest.approx(-math.log(1e-7), rel=1e-6)
