@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from eegseq.data.manifest import ManifestRow
 from eegseq.data.normalisation import ChannelStats
-from eegseq.data.streamer import StreamConfig, equal_share
+from eegseq.data.schedule import equal_share
+from eegseq.data.streamer import StreamConfig
 from eegseq.models import ModelConfig, StreamModel, context_samples, receptive_field, total_stride
 from eegseq.pipelines.config import JobConfig
 from eegseq.pipelines.ingest import PreparedData

@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from eegseq.data.normalisation import ChannelStats
-from eegseq.data.streamer import LaneStreamer, StreamConfig, equal_share
+from eegseq.data.schedule import equal_share
+from eegseq.data.streamer import LaneStreamer, StreamConfig
 
 # Per-window scalars travel packed in one int64 matrix: each generator component costs a
 # Python-side conversion per element, so 3 components stream markedly faster than 9.
