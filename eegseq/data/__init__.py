@@ -1,6 +1,6 @@
 """Data layer: readers, recording store, manifests, synthetic recordings and the lane streamer.
 
-Knows nothing of models or cells.
+Knows nothing of models or cells. The lane stream's contract is docs/streaming.md.
 """
 
 import lazy_loader

@@ -1,7 +1,7 @@
 """Input types of the evaluation: per-window predictions and per-recording references.
 
 Everything here is plain NumPy: the evaluation never sees a model, only the numbers a
-model produced (``architecture.md``: evaluation knows nothing of models).
+model produced (README.md, "Layout": evaluation knows nothing of models).
 """
 
 from __future__ import annotations

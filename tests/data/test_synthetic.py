@@ -1,4 +1,4 @@
-"""Synthetic recordings: determinism from (seed, index) and the properties data.md promises."""
+"""Synthetic recordings: determinism from (seed, index) and the properties eegseq/data/synthetic.py promises."""
 
 import numpy as np
 import pytest

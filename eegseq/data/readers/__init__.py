@@ -1,4 +1,4 @@
-"""Readers for every source in ``data.md``, behind one entry point, :func:`read_recording`.
+"""Readers for every source of README.md ("Preparing real data"), behind one entry point, :func:`read_recording`.
 
 One module per format family: :mod:`.mne_formats` (EDF/EDF+/BDF, FIF, BrainVision, EEGLAB),
 :mod:`.kaggle` (Kaggle 2016 and 2014 ``.mat``), :mod:`.annotations` (CHB-MIT summaries, TUSZ
