@@ -42,9 +42,10 @@ import tensorflow as tf
 
 from eegseq.data.tfdata import dataset_fn
 from eegseq.pipelines.config import load_config
+from eegseq.pipelines.distribution import make_strategy
 from eegseq.pipelines.ingest import run_ingest
 from eegseq.pipelines.plan import RunPlan
-from eegseq.pipelines.train import Trainer, make_strategy
+from eegseq.pipelines.train import Trainer
 
 WARMUP = 10
 
@@ -108,7 +109,7 @@ def main() -> None:
         )
         for _ in cached:  # fill the cache
             pass
-        state = trainer.distributed_state(None)
+        state = trainer.lanes.distribute(None)
 
         def fresh(name: str, state):
             """An iterator over the timed steps of ``name`` and the state after its untimed ones."""

@@ -1,21 +1,18 @@
 """The training job: stream lanes from the store through the stateful model, checkpoint, resume.
 
 Each replica owns a disjoint set of lanes and carries their states and masks from window to
-window by explicit state passing; gradients are summed over replicas, then clipped by their
-global norm, so a run on R replicas equals a run on one device with the same global lanes.
-The loss of a step is the weighted cross-entropy summed over all lanes of the global batch and
-divided by their number (invalid and unlabelled windows weigh 0).
+window by explicit state passing. The loop lives here; its parts have their own modules: the
+strategy and the lanes' per-replica states (:mod:`.distribution`), the step (:mod:`.train_step`),
+validation and early stopping (:mod:`.validation`), progress and history (:mod:`.history`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,17 +21,19 @@ import tf_keras as keras
 
 from eegseq.data.streamer import LaneStreamer
 from eegseq.data.tfdata import dataset_fn
-from eegseq.evaluation import WindowPredictions
-from eegseq.evaluation.window import cross_entropy, ranking_metrics
-from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
+from eegseq.files import atomic_path, atomic_write_json
 from eegseq.models import StreamModel
 from eegseq.pipelines.checkpoint import Checkpointer
-from eegseq.pipelines.config import JobConfig, TrainConfig
+from eegseq.pipelines.config import JobConfig
+from eegseq.pipelines.distribution import ReplicaLanes, make_strategy, worker_index
+from eegseq.pipelines.history import Progress, write_history_csv
 from eegseq.pipelines.ingest import run_ingest
 from eegseq.pipelines.plan import RunPlan
 from eegseq.pipelines.predict import predict_split
 from eegseq.pipelines.progress import StepProgress
 from eegseq.pipelines.run_dir import checkpoint_dir, open_run, record_run
+from eegseq.pipelines.train_step import TrainStep, class_weights, make_optimizer
+from eegseq.pipelines.validation import early_stopping, validation_metrics
 
 log = logging.getLogger(__name__)
 
@@ -54,70 +53,12 @@ class StoppedBySignal(TrainingStopped):
     """SIGTERM asked the job to stop: a checkpoint was written and ``--resume`` continues it."""
 
 
-@dataclass
-class Progress:
-    """What a checkpoint holds besides weights and lanes (JSON)."""
-
-    global_step: int = 0
-    position: dict | None = None
-    history: list[dict] = field(default_factory=list)
-    recent_losses: list[float] = field(default_factory=list)
-    best_score: float | None = None
-    best_epoch: int | None = None
-    epochs_without_improvement: int = 0
-    stopped_early: bool = False
-
-
-def make_strategy(config: JobConfig) -> tf.distribute.Strategy:
-    choice = config.distribute.strategy
-    if choice == "mirrored":
-        return tf.distribute.MirroredStrategy(config.distribute.devices)
-    if choice == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
-    return tf.distribute.get_strategy()
-
-
-def worker_index(strategy: tf.distribute.Strategy) -> tuple[int, int]:
-    """(this worker's index, number of workers): (0, 1) outside a multi-worker cluster."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return 0, 1
-    return int(resolver.task_id or 0), len(resolver.cluster_spec().as_dict().get("worker", [])) or 1
-
-
-def make_optimizer(train: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    rate = train.learning_rate
-    if train.schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(train.learning_rate, max(1, train.epochs * steps_per_epoch))
-    if train.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9)
-    if train.optimizer == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=train.weight_decay)
-    return keras.optimizers.Adam(rate)
-
-
-def class_weights(train: TrainConfig, streamer: LaneStreamer) -> tuple[float, float]:
-    """(w0, w1): ``balanced`` gives each class half of the total weight over the training windows."""
-    if isinstance(train.class_weight, dict):
-        return float(train.class_weight.get(0, 1.0)), float(train.class_weight.get(1, 1.0))
-    if train.class_weight == "none":
-        return 1.0, 1.0
-    labels = np.concatenate([streamer.window_labels(i) for i in range(len(streamer.recordings))])
-    counts = np.array([(labels == 0).sum(), (labels == 1).sum()], np.float64)
-    if counts.min() == 0:
-        return 1.0, 1.0
-    weights = counts.sum() / (2 * counts)
-    return float(weights[0]), float(weights[1])
-
-
 class Trainer:
     """Holds the model, optimizer, data and loop of one training run."""
 
     def __init__(self, plan: RunPlan, run_dir: Path, strategy: tf.distribute.Strategy):
         self.plan, self.config, self.run_dir, self.strategy = plan, plan.config, run_dir, strategy
-        self.worker, workers = worker_index(strategy)
-        # this worker's lanes (a checkpoint's) start at the lanes of its first replica
-        self.first_local_lane = plan.replica_lanes(self.worker * (plan.replicas // workers)).start
+        self.worker = worker_index(strategy)[0]
         self.is_chief = self.worker == 0
         train = self.config.train
         keras.utils.set_random_seed(train.seed)
@@ -134,80 +75,9 @@ class Trainer:
             self.optimizer,
             keep=train.keep_checkpoints,
         )
+        self.lanes = ReplicaLanes(plan, self.model, strategy)
+        self.step = TrainStep(plan, self.model, self.optimizer, strategy, self.weights)
         self._stop_requested = False
-
-    # ---- one step on every replica ------------------------------------------------------------
-    def _replica_step(self, batch, state):
-        train = self.config.train
-        keys = self.plan.mask_keys(batch["recording_id"], batch["epoch"])
-        labels = tf.cast(tf.maximum(batch["label"], 0), tf.float32)
-        w0, w1 = self.weights
-        weight = batch["valid"] * tf.cast(batch["label"] >= 0, tf.float32) * tf.where(labels > 0, w1, w0)
-        variables = self.model.model.trainable_variables
-        with tf.GradientTape() as tape:
-            logits, step_logits, new_state = self.model(batch["signal"], batch["reset"], keys, state, training=True)
-            losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits[:, 0])
-            if step_logits is not None and train.step_loss_weight:
-                per_step = tf.nn.sigmoid_cross_entropy_with_logits(
-                    labels=tf.broadcast_to(labels[:, None], tf.shape(step_logits[..., 0])), logits=step_logits[..., 0]
-                )
-                losses += train.step_loss_weight * tf.reduce_mean(per_step, axis=1)
-            loss = tf.reduce_sum(weight * losses) / self.plan.stream.lanes
-        grads = tape.gradient(loss, variables)
-        context = tf.distribute.get_replica_context()
-        grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-        if train.clip_norm:
-            grads, _ = tf.clip_by_global_norm(grads, train.clip_norm)
-        self.optimizer.apply_gradients(zip(grads, variables), skip_gradients_aggregation=True)
-        recording_seconds = tf.reduce_sum(batch["valid"]) * self.plan.window_seconds
-        return loss, recording_seconds, new_state
-
-    @tf.function
-    def step(self, iterator, state):
-        """One training step on every replica with the next batch of the distributed ``iterator``.
-
-        The batch is taken inside the compiled function: a Python ``next()`` on a tf.data
-        iterator costs about 0.45 ms per step of eager overhead (measured on the default job).
-
-        Returns:
-            ``(global loss, recording-seconds played, new per-replica state, epoch, step, waited)``:
-            ``epoch`` and ``step`` are the batch's (the stream position after it is
-            ``position(epoch, step + 1)``); ``waited`` the seconds spent waiting for the batch, or
-            None under ``train.deterministic`` (TensorFlow's op determinism refuses to read the clock).
-        """
-        if self.config.train.deterministic:
-            batch, waited = next(iterator), None
-        else:
-            # Stateful ops (the clock, the iterator) run in program order inside a tf.function.
-            asked = tf.timestamp()
-            batch = next(iterator)
-            with tf.control_dependencies(tf.nest.flatten(self.strategy.experimental_local_results(batch))):
-                waited = tf.timestamp() - asked
-        loss, seconds, state = self.strategy.run(self._replica_step, args=(batch, state))
-        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
-        epoch, step = (self.strategy.experimental_local_results(batch[key])[0] for key in ("epoch", "step"))
-        seconds = self.strategy.reduce(tf.distribute.ReduceOp.SUM, seconds, axis=None)
-        return total, seconds, state, epoch, step, waited
-
-    # ---- lanes <-> per-replica state ----------------------------------------------------------
-    def distributed_state(self, lanes: dict[str, np.ndarray] | None):
-        """Per-replica lane states: fresh lanes, or this worker's ``lanes`` (a checkpoint) split over its replicas."""
-
-        def for_replica(context):
-            if lanes is None:
-                return self.model.initial_state(self.plan.lanes_per_replica)
-            mine = self.plan.replica_lanes(context.replica_id_in_sync_group)
-            first = mine.start - self.first_local_lane
-            return {name: tf.constant(array[first : first + len(mine)]) for name, array in lanes.items()}
-
-        return self.strategy.experimental_distribute_values_from_function(for_replica)
-
-    def _local_lanes(self, state) -> dict[str, np.ndarray]:
-        """This worker's lanes, concatenated over its local replicas."""
-        return {
-            name: np.concatenate([t.numpy() for t in self.strategy.experimental_local_results(state[name])])
-            for name in self.model.state_names
-        }
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> Progress:
@@ -221,7 +91,7 @@ class Trainer:
             log.info("resumed from %s (step %d)", latest.name, progress.global_step)
         if progress.stopped_early or (progress.position and progress.position["epoch"] >= train.epochs):
             return progress
-        state = self.distributed_state(lanes)
+        state = self.lanes.distribute(lanes)
         batches = iter(self.dataset(progress.position))
         previous = signal.signal(signal.SIGTERM, self._request_stop)
         writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if self.is_chief else None
@@ -255,7 +125,7 @@ class Trainer:
                 if epoch_done:
                     self._end_epoch(epoch, progress, writer)
                 if epoch_done or progress.global_step % train.checkpoint_every == 0 or self._stop_requested:
-                    self.checkpointer.save(progress.global_step, self._local_lanes(state), progress.__dict__)
+                    self.checkpointer.save(progress.global_step, self.lanes.gather(state), progress.__dict__)
                 if progress.stopped_early:
                     break
                 if self._stop_requested:
@@ -297,15 +167,8 @@ class Trainer:
             **validation_metrics(predictions),
         }
         progress.history.append(record)
-        score = record["val_auc"] if record["val_auc"] is not None else -record["val_loss"]
-        if progress.best_score is None or score > progress.best_score:
-            progress.best_score, progress.best_epoch, progress.epochs_without_improvement = score, epoch, 0
-            if self.is_chief:
-                self._save_weights(self.run_dir / "best.weights.h5")
-        else:
-            progress.epochs_without_improvement += 1
-            patience = self.config.train.early_stopping_patience
-            progress.stopped_early = patience is not None and progress.epochs_without_improvement >= patience
+        if early_stopping(progress, record, self.config.train.early_stopping_patience) and self.is_chief:
+            self._save_weights(self.run_dir / "best.weights.h5")
         if self.is_chief:
             write_history_csv(self.run_dir / "history.csv", progress.history)
             if writer is not None:
@@ -341,23 +204,6 @@ def loss_problem(loss: float, recent: list[float], weights: tuple[float, float],
             f"train.divergence_factor={factor:g} x {reference:.4g}"
         )
     return None
-
-
-def validation_metrics(predictions: WindowPredictions) -> dict:
-    """Validation loss (unweighted cross-entropy) and window ROC-AUC over the scored validation windows."""
-    labels, probabilities = predictions.label, predictions.probability
-    loss = cross_entropy(labels, probabilities) if len(predictions) else None
-    ranking, _ = ranking_metrics(labels, probabilities)
-    return {"val_loss": loss, "val_auc": ranking["roc_auc"], "val_windows": len(predictions)}
-
-
-def write_history_csv(path: Path, history: list[dict]) -> None:
-    buffer = io.StringIO()
-    fields = list(history[0]) if history else ["epoch"]
-    writer = csv.DictWriter(buffer, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_text(path, buffer.getvalue())
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from eegseq.evaluation import WindowPredictions
-from eegseq.pipelines.train import loss_problem, validation_metrics
+from eegseq.pipelines.train import loss_problem
+from eegseq.pipelines.validation import validation_metrics
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
