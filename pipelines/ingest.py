@@ -33,6 +33,10 @@ class PreparedData:
         """Rows of one split, in manifest order; a clear error when the split is empty or unknown."""
         return split_rows(self.rows, split, self.manifest)
 
+    def stores(self, split: str) -> list[Path]:
+        """Store files of one split, in manifest order."""
+        return [self.store_dir / row.path for row in self.rows_of(split)]
+
 
 def split_rows(rows: tuple[ManifestRow, ...], split: str, manifest: Path) -> list[ManifestRow]:
     """The ``rows`` of ``split`` (read from ``manifest``), or an error naming the splits there are."""

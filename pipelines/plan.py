@@ -135,7 +135,7 @@ class RunPlan:
 
     def stores(self, split: str) -> list[Path]:
         """Store files of ``split``, in manifest order."""
-        return [self.data.store_dir / row.path for row in self.rows(split)]
+        return self.data.stores(split)
 
     # ---- the stream ---------------------------------------------------------------------------
     @property
