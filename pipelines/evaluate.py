@@ -45,14 +45,18 @@ def _evaluate(model: StreamModel, run_dir: Path, split: str, config: JobConfig |
     plan.validate((split, "val") if needs_validation else (split,))
     durations = {row.id: row.n_samples / row.sfreq for row in data.rows}
     events = read_events(events_path_for(data.manifest))
-    predictions = predict_split(model, plan, split)
-    validation = predict_split(model, plan, "val") if needs_validation else None
-    ids = set(predictions.recording.tolist())
-    reference = {
-        rid: np.array([(e.onset, e.duration) for e in events.get(rid, []) if e.label.startswith(SEIZURE_PREFIX)])
-        for rid in ids
-    }
-    dataset = EvaluationSet(predictions, {rid: durations[rid] for rid in ids}, reference)
+
+    def evaluation_set(name: str) -> EvaluationSet:
+        predictions = predict_split(model, plan, name)
+        ids = set(predictions.recording.tolist())
+        reference = {
+            rid: np.array([(e.onset, e.duration) for e in events.get(rid, []) if e.label.startswith(SEIZURE_PREFIX)])
+            for rid in ids
+        }
+        return EvaluationSet(predictions, {rid: durations[rid] for rid in ids}, reference)
+
+    dataset = evaluation_set(split)
+    validation = evaluation_set("val") if needs_validation else None
     result = evaluate(dataset, config.evaluation, validation=validation, split=split)
     out = run_dir / "evaluation" / split
     write_outputs(out, dataset, result)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ThresholdMethod = Literal["youden", "target_sensitivity", "fixed"]
+ThresholdMethod = Literal["fixed", "youden", "target_sensitivity", "target_specificity", "max_fp_per_24h"]
 Aggregation = Literal["max", "mean", "top_k_mean", "last"]
 BootstrapUnit = Literal["recording", "patient"]
 
@@ -19,14 +19,25 @@ class EvaluationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Window threshold: chosen on the validation split, then applied unchanged to the test split.
+    # Threshold: chosen on the validation split, then applied unchanged to the evaluated split
+    # (rules in eegseq/evaluation/thresholds.py and docs/evaluation.md).
     threshold_method: ThresholdMethod = Field(
-        "youden", description="'youden' (max TPR-FPR), 'target_sensitivity' or 'fixed'"
+        "youden",
+        description="'fixed', 'youden' (max TPR-FPR), 'target_sensitivity', 'target_specificity' or "
+        "'max_fp_per_24h' (largest validation event sensitivity within max_fp_per_24h false positives)",
     )
     target_sensitivity: float = Field(
         0.9, gt=0.0, le=1.0, description="window sensitivity to reach when threshold_method='target_sensitivity'"
     )
-    fixed_threshold: float = Field(0.5, ge=0.0, le=1.0, description="threshold when threshold_method='fixed'")
+    target_specificity: float = Field(
+        0.99, gt=0.0, le=1.0, description="window specificity to keep when threshold_method='target_specificity'"
+    )
+    max_fp_per_24h: float = Field(
+        10.0, ge=0.0, description="bound on validation false positives per 24 h when threshold_method='max_fp_per_24h'"
+    )
+    fixed_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="threshold of 'fixed', and the fallback of a rule the data cannot apply"
+    )
     calibration_bins: int = Field(10, ge=2, description="equal-width probability bins of the calibration curve")
 
     # Recording level
@@ -57,3 +68,12 @@ class EvaluationConfig(BaseModel):
 
     # Report
     trace_recordings: int = Field(4, ge=0, description="recordings drawn in traces.png (seizure ones first)")
+
+    @model_validator(mode="after")
+    def _one_event_threshold(self) -> EvaluationConfig:
+        if self.threshold_method == "max_fp_per_24h" and self.event_threshold is not None:
+            raise ValueError(
+                "event_threshold must be null with threshold_method='max_fp_per_24h' "
+                "(that rule chooses the event-detection threshold itself)"
+            )
+        return self

@@ -7,6 +7,7 @@ content of ``metrics.json`` (schema in ``docs/evaluation.md``, version
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 
 from eegseq.evaluation.bootstrap import bootstrap_intervals
 from eegseq.evaluation.config import EvaluationConfig
-from eegseq.evaluation.data import EvaluationSet, WindowPredictions
+from eegseq.evaluation.data import EvaluationSet
 from eegseq.evaluation.detection import detect_events
 from eegseq.evaluation.event_scoring import (
     ANNOTATION_FS,
@@ -26,9 +27,12 @@ from eegseq.evaluation.event_scoring import (
     sum_counts,
 )
 from eegseq.evaluation.recording import RecordingScores, recording_metrics, recording_scores
-from eegseq.evaluation.window import choose_threshold, ranking_metrics, threshold_metrics, window_metrics
+from eegseq.evaluation.thresholds import choose_threshold, threshold_block
+from eegseq.evaluation.window import ranking_metrics, threshold_metrics, window_metrics
 
-SCHEMA_VERSION = "1.0"
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1.1"
 HEADLINE_METRICS = (
     "window_roc_auc",
     "window_pr_auc",
@@ -69,20 +73,6 @@ class _PerRecording:
 
     window_rows: list[NDArray[np.intp]]
     event_counts: list[ScoreCounts]
-
-
-def _threshold(config: EvaluationConfig, validation: WindowPredictions | None) -> tuple[float, str]:
-    if config.threshold_method == "fixed":
-        return config.fixed_threshold, "config"
-    if validation is None:
-        raise ValueError(
-            f"threshold_method={config.threshold_method!r} chooses the threshold on the validation split, "
-            "but no validation predictions were given (pass validation=..., or use threshold_method='fixed')"
-        )
-    value = choose_threshold(
-        validation.label, validation.probability, config.threshold_method, config.target_sensitivity
-    )
-    return value, "validation"
 
 
 def _headline(
@@ -129,7 +119,7 @@ def _patient_mean(blocks: list[dict[str, Any]]) -> dict[str, float | None]:
 def evaluate(
     data: EvaluationSet,
     config: EvaluationConfig,
-    validation: WindowPredictions | None = None,
+    validation: EvaluationSet | None = None,
     split: str = "test",
 ) -> EvaluationResult:
     """Evaluate the predictions of one split at window, recording and event level.
@@ -137,14 +127,17 @@ def evaluate(
     Args:
         data: the split to evaluate (window predictions, reference events, durations).
         config: evaluation parameters.
-        validation: validation-split window predictions, on which the window threshold is
-            chosen; may be None only when ``config.threshold_method == "fixed"``.
+        validation: the validation split, on which the threshold is chosen
+            (:mod:`eegseq.evaluation.thresholds`); may be None only when
+            ``config.threshold_method == "fixed"``.
         split: name of the evaluated split, recorded in the metrics.
 
     Returns:
         The metrics (``metrics.json`` content) and what the plots and tables need.
     """
-    threshold, chosen_on = _threshold(config, validation)
+    choice = choose_threshold(config, validation)
+    threshold = choice.value
+    warnings = [choice.reason] if choice.fallback else []
     event_threshold = threshold if config.event_threshold is None else config.event_threshold
     predictions = data.predictions
     scores = recording_scores(predictions, config.aggregation, config.top_k)
@@ -229,12 +222,8 @@ def evaluate(
         "schema_version": SCHEMA_VERSION,
         "split": split,
         "config": config.model_dump(mode="json"),
-        "threshold": {
-            "method": config.threshold_method,
-            "chosen_on": chosen_on,
-            "window": float(threshold),
-            "event": float(event_threshold),
-        },
+        "warnings": warnings,
+        "threshold": threshold_block(choice, event_threshold),
         "window": window_metrics(predictions.label, predictions.probability, threshold, config.calibration_bins),
         "recording": {"aggregation": config.aggregation, "top_k": config.top_k, **recording_metrics(scores)},
         "event": {
@@ -274,4 +263,6 @@ def evaluate(
             for i, rid in enumerate(data.recordings)
         ],
     }
+    for warning in warnings:
+        log.warning("evaluation of split %r: %s", split, warning)
     return EvaluationResult(metrics, config, float(threshold), float(event_threshold), scores, detected)

@@ -50,8 +50,13 @@ def render_report(metrics: Mapping[str, Any], files: Mapping[str, str]) -> str:
         f"# Evaluation of split `{metrics['split']}`",
         "",
         f"metrics.json schema {metrics['schema_version']}. Window threshold {threshold['window']:.4f} "
-        f"({threshold['method']}, chosen on {threshold['chosen_on']}); event threshold {threshold['event']:.4f}.",
+        f"({threshold['method']}, chosen on {threshold['chosen_on']}); event threshold {threshold['event']:.4f}. "
+        f"Why: {threshold['reason']}.",
         "",
+    ]
+    if metrics["warnings"]:
+        lines += ["## Warnings", ""] + [f"- **{warning}**" for warning in metrics["warnings"]] + [""]
+    lines += [
         "## Headline",
         "",
         f"{level}% percentile bootstrap intervals over {boot['unit']}s, {boot['n_resamples']} resamples, "

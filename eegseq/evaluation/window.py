@@ -1,4 +1,4 @@
-"""Window-level metrics: threshold choice, ROC/PR AUC, threshold metrics, calibration.
+"""Window-level metrics: ROC/PR AUC, metrics at a threshold, calibration.
 
 All functions take ``labels`` (shape ``(n,)``, 0/1) and ``probabilities`` (shape ``(n,)``,
 in ``[0, 1]``) of pooled windows. A window is predicted positive when
@@ -25,10 +25,7 @@ from sklearn.metrics import (
     precision_score,
     recall_score,
     roc_auc_score,
-    roc_curve,
 )
-
-from eegseq.evaluation.config import ThresholdMethod
 
 
 def class_reason(labels: NDArray[np.integer], unit: str) -> str | None:
@@ -62,44 +59,6 @@ def cross_entropy(labels: NDArray[np.integer], probabilities: NDArray[np.floatin
     """Mean binary cross-entropy (log-loss, nats per window), probabilities clipped to ``[clip, 1 - clip]``
     so that one confident mistake costs at most ``-ln(clip)``."""
     return float(log_loss(labels, np.clip(probabilities, clip, 1 - clip), labels=[0, 1]))
-
-
-def choose_threshold(
-    labels: NDArray[np.integer],
-    probabilities: NDArray[np.floating],
-    method: ThresholdMethod,
-    target_sensitivity: float = 0.9,
-    fixed_threshold: float = 0.5,
-) -> float:
-    """Decision threshold on probabilities, chosen on (validation) windows.
-
-    Args:
-        labels: shape ``(n,)``, 0/1.
-        probabilities: shape ``(n,)``.
-        method: ``"youden"`` maximises Youden's J = sensitivity + specificity - 1 (ties go
-            to the highest threshold); ``"target_sensitivity"`` gives the highest threshold
-            whose sensitivity is at least ``target_sensitivity``; ``"fixed"`` returns
-            ``fixed_threshold`` and ignores the data.
-
-    Raises:
-        ValueError: a data-driven method on windows of one class only.
-    """
-    if method == "fixed":
-        return float(fixed_threshold)
-    reason = class_reason(labels, "windows")
-    if reason is not None:
-        raise ValueError(
-            f"cannot choose a threshold by {method!r} on the validation windows: {reason}; use threshold_method='fixed'"
-        )
-    fpr, tpr, thresholds = roc_curve(labels, probabilities, drop_intermediate=False)
-    # Index 0 is sklearn's "predict nothing" point (threshold +inf): never a usable choice.
-    fpr, tpr, thresholds = fpr[1:], tpr[1:], thresholds[1:]
-    if method == "youden":
-        return float(thresholds[int(np.argmax(tpr - fpr))])
-    if method == "target_sensitivity":
-        # tpr is non-decreasing as thresholds fall: the first index that reaches the target wins.
-        return float(thresholds[int(np.argmax(tpr >= target_sensitivity - 1e-12))])
-    raise ValueError(f"threshold_method must be 'youden', 'target_sensitivity' or 'fixed', got {method!r}")
 
 
 def _nan_to_none(value: float) -> float | None:

@@ -32,14 +32,12 @@ def test_undefined_resamples_are_left_out():
 @pytest.mark.parametrize("unit", ["recording", "patient"])
 def test_headline_intervals_contain_estimate_and_repeat_for_a_seed(test_set, validation_set, unit):
     config = EvaluationConfig(bootstrap_unit=unit, bootstrap_resamples=60, bootstrap_seed=5)
-    first = evaluate(test_set, config, validation=validation_set.predictions).metrics
-    second = evaluate(test_set, config, validation=validation_set.predictions).metrics
+    first = evaluate(test_set, config, validation=validation_set).metrics
+    second = evaluate(test_set, config, validation=validation_set).metrics
     assert first["headline"] == second["headline"]
     for name, item in first["headline"].items():
         assert item["n_valid"] > 0, name
         assert item["low"] <= item["value"] <= item["high"], name
-    other = evaluate(
-        test_set, config.model_copy(update={"bootstrap_seed": 6}), validation=validation_set.predictions
-    ).metrics
+    other = evaluate(test_set, config.model_copy(update={"bootstrap_seed": 6}), validation=validation_set).metrics
     assert [h["value"] for h in other["headline"].values()] == [h["value"] for h in first["headline"].values()]
     assert [h["low"] for h in other["headline"].values()] != [h["low"] for h in first["headline"].values()]

@@ -12,7 +12,7 @@ from eegseq.evaluation.tables import write_metrics_json
 
 def test_metrics_match_independent_references(test_set, validation_set):
     config = EvaluationConfig(aggregation="top_k_mean", top_k=5, bootstrap_resamples=0)
-    result = evaluate(test_set, config, validation=validation_set.predictions)
+    result = evaluate(test_set, config, validation=validation_set)
     m = result.metrics
     p = test_set.predictions
     assert m["window"]["roc_auc"] == pytest.approx(roc_auc_score(p.label, p.probability))

@@ -20,7 +20,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "evaluation.md"
 @pytest.fixture(scope="module")
 def written(tmp_path_factory, test_set, validation_set):
     config = EvaluationConfig(bootstrap_resamples=20, trace_recordings=3)
-    result = evaluate(test_set, config, validation=validation_set.predictions)
+    result = evaluate(test_set, config, validation=validation_set)
     directory = tmp_path_factory.mktemp("run") / "evaluation"
     return directory, write_outputs(directory, test_set, result), result
 

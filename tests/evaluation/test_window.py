@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from eegseq.evaluation.window import calibration, choose_threshold, threshold_metrics, window_metrics
+from eegseq.evaluation.window import calibration, threshold_metrics, window_metrics
 
 # Hand case. Positives: 0.35, 0.8, 0.9. Negatives: 0.1, 0.4, 0.2, 0.6, 0.05.
 LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 0])
@@ -42,26 +42,6 @@ def test_calibration_curve_two_bins():
     assert c["mean_predicted"] == pytest.approx([0.22, 2.3 / 3])
     assert c["fraction_positive"] == pytest.approx([0.2, 2 / 3])
     assert c["count"] == [5, 3]
-
-
-@pytest.mark.parametrize(
-    ("method", "target", "expected"),
-    [
-        # J = TPR - FPR per threshold: 0.9: 1/3-0; 0.8: 2/3-0 (max); 0.6: 2/3-1/5; 0.35: 1-2/5.
-        ("youden", 0.9, 0.8),
-        # Highest threshold with TPR >= 0.9 is 0.35 (TPR 1); >= 0.5 is 0.8 (TPR 2/3).
-        ("target_sensitivity", 0.9, 0.35),
-        ("target_sensitivity", 0.5, 0.8),
-        ("fixed", 0.9, 0.42),
-    ],
-)
-def test_choose_threshold(method, target, expected):
-    assert choose_threshold(LABELS, PROBS, method, target, fixed_threshold=0.42) == pytest.approx(expected)
-
-
-def test_choose_threshold_needs_both_classes():
-    with pytest.raises(ValueError, match="no positive windows"):
-        choose_threshold(np.zeros(4, int), PROBS[:4], "youden")
 
 
 def test_no_positive_windows_reports_null_with_reason():
