@@ -8,11 +8,12 @@ from eegseq.pipelines.history import Progress
 
 
 def validation_metrics(predictions: WindowPredictions) -> dict:
-    """Validation loss (unweighted cross-entropy) and window ROC-AUC over the scored validation windows."""
-    labels, probabilities = predictions.label, predictions.probability
-    loss = cross_entropy(labels, probabilities) if len(predictions) else None
+    """Validation loss (unweighted cross-entropy) and window ROC-AUC over the labelled validation windows."""
+    labelled = predictions.labelled
+    labels, probabilities = predictions.label[labelled], predictions.probability[labelled]
+    loss = cross_entropy(labels, probabilities) if labels.size else None
     ranking, _ = ranking_metrics(labels, probabilities)
-    return {"val_loss": loss, "val_auc": ranking["roc_auc"], "val_windows": len(predictions)}
+    return {"val_loss": loss, "val_auc": ranking["roc_auc"], "val_windows": int(labels.size)}
 
 
 def early_stopping(progress: Progress, record: dict, patience: int | None) -> bool:

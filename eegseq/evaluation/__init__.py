@@ -20,7 +20,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     submod_attrs={
         "config": ["EvaluationConfig"],
         "data": ["EvaluationSet", "WindowPredictions"],
-        "evaluator": ["SCHEMA_VERSION", "EvaluationResult", "evaluate"],
+        "evaluator": ["SCHEMA_VERSION", "EvaluationResult", "evaluate", "with_baseline"],
         "outputs": ["write_outputs"],
     },
 )

@@ -66,6 +66,11 @@ class EvaluationConfig(BaseModel):
     bootstrap_seed: int = Field(0, description="seed of the numpy Generator that draws resamples")
     confidence_level: float = Field(0.95, gt=0.0, lt=1.0, description="coverage of the percentile intervals")
 
+    # Classical baseline, evaluated beside the model by the evaluation job (eegseq/evaluation/baseline.py)
+    baseline: Literal["features", "none"] = Field(
+        "features", description="'features': window features -> gradient boosting on the train split; 'none'"
+    )
+
     # Report
     trace_recordings: int = Field(4, ge=0, description="recordings drawn in traces.png (seizure ones first)")
 

@@ -40,7 +40,9 @@ class WindowPredictions:
         start_s: window start, seconds from the start of its recording.
         end_s: window end, seconds from the start of its recording (``end_s > start_s``).
         probability: predicted probability of the positive class (seizure), in ``[0, 1]``.
-        label: reference label of the window, 0 or 1.
+        label: reference label of the window: 1 seizure, 0 background, -1 unlabelled (e.g.
+            a window that only grazes a seizure's unclear margin). Unlabelled windows are
+            left out of window metrics but keep their place in event detection.
     """
 
     recording: NDArray[np.str_]
@@ -77,14 +79,19 @@ class WindowPredictions:
         if np.any(converted["start_s"] < 0):
             raise ValueError("WindowPredictions.start_s must be >= 0 seconds")
         label = converted["label"]
-        if not np.all(np.isin(label, (0, 1))):
-            raise ValueError("WindowPredictions.label must contain only 0 and 1")
+        if not np.all(np.isin(label, (-1, 0, 1))):
+            raise ValueError("WindowPredictions.label must contain only 1, 0 and -1 (unlabelled)")
         converted["label"] = label.astype(np.int8)
         for name, values in converted.items():
             object.__setattr__(self, name, values)
 
     def __len__(self) -> int:
         return int(self.recording.shape[0])
+
+    @property
+    def labelled(self) -> NDArray[np.bool_]:
+        """Windows with a label (0 or 1), shape ``(n_windows,)``: those window metrics use."""
+        return self.label >= 0
 
     def take(self, indices: NDArray[np.intp]) -> WindowPredictions:
         """Rows ``indices`` (shape ``(k,)``, repeats allowed) as a new ``WindowPredictions``."""

@@ -8,7 +8,8 @@ content of ``metrics.json`` (schema in ``docs/evaluation.md``, version
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from eegseq.evaluation.event_scoring import (
     sum_counts,
 )
 from eegseq.evaluation.recording import RecordingScores, recording_metrics, recording_scores
+from eegseq.evaluation.splits import small_split_warnings, summarise
 from eegseq.evaluation.thresholds import choose_threshold, threshold_block
 from eegseq.evaluation.window import ranking_metrics, threshold_metrics, window_metrics
 
@@ -84,6 +86,7 @@ def _headline(
 ) -> dict[str, float | None]:
     """Headline metrics of the recordings ``chosen`` (indices, repeats allowed)."""
     rows = np.concatenate([per_recording.window_rows[i] for i in chosen])
+    rows = rows[data.predictions.labelled[rows]]
     labels, probabilities = data.predictions.label[rows], data.predictions.probability[rows]
     window_ranking, _ = ranking_metrics(labels, probabilities)
     at_threshold, _ = threshold_metrics(labels, probabilities, threshold)
@@ -121,6 +124,7 @@ def evaluate(
     config: EvaluationConfig,
     validation: EvaluationSet | None = None,
     split: str = "test",
+    other_splits: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> EvaluationResult:
     """Evaluate the predictions of one split at window, recording and event level.
 
@@ -131,13 +135,21 @@ def evaluate(
             (:mod:`eegseq.evaluation.thresholds`); may be None only when
             ``config.threshold_method == "fixed"``.
         split: name of the evaluated split, recorded in the metrics.
+        other_splits: :func:`~eegseq.evaluation.splits.split_summary` of splits this
+            evaluation does not see (e.g. ``{"train": ...}``), for the report's data table.
 
     Returns:
         The metrics (``metrics.json`` content) and what the plots and tables need.
     """
     choice = choose_threshold(config, validation)
     threshold = choice.value
-    warnings = [choice.reason] if choice.fallback else []
+    splits = dict(other_splits or {})
+    if validation is not None:
+        splits["val"] = summarise(validation)
+    splits[split] = summarise(data)
+    # The evaluated split, and the validation split when it chose the threshold.
+    measured = [split] + (["val"] if choice.chosen_on == "validation" and split != "val" else [])
+    warnings = small_split_warnings(splits, measured) + ([choice.reason] if choice.fallback else [])
     event_threshold = threshold if config.event_threshold is None else config.event_threshold
     predictions = data.predictions
     scores = recording_scores(predictions, config.aggregation, config.top_k)
@@ -223,8 +235,14 @@ def evaluate(
         "split": split,
         "config": config.model_dump(mode="json"),
         "warnings": warnings,
+        "splits": splits,
         "threshold": threshold_block(choice, event_threshold),
-        "window": window_metrics(predictions.label, predictions.probability, threshold, config.calibration_bins),
+        "window": window_metrics(
+            predictions.label[predictions.labelled],
+            predictions.probability[predictions.labelled],
+            threshold,
+            config.calibration_bins,
+        ),
         "recording": {"aggregation": config.aggregation, "top_k": config.top_k, **recording_metrics(scores)},
         "event": {
             "n_detected": int(sum(d.shape[0] for d in detected.values())),
@@ -266,3 +284,25 @@ def evaluate(
     for warning in warnings:
         log.warning("evaluation of split %r: %s", split, warning)
     return EvaluationResult(metrics, config, float(threshold), float(event_threshold), scores, detected)
+
+
+def with_baseline(result: EvaluationResult, baseline: EvaluationResult, description: str) -> EvaluationResult:
+    """``result`` with the baseline's evaluation of the same split under ``metrics["baseline"]``.
+
+    The baseline block holds its ``threshold`` (same rule, chosen on the baseline's own
+    validation predictions), ``headline`` (with intervals), ``window`` (without the
+    calibration curve), ``recording`` (pooled) and ``event`` (pooled scorings) entries; its
+    warnings that the model's lack join them, prefixed ``baseline:``.
+    """
+    theirs = baseline.metrics
+    block = {
+        "description": description,
+        "threshold": theirs["threshold"],
+        "headline": theirs["headline"],
+        "window": {key: value for key, value in theirs["window"].items() if key != "calibration"},
+        "recording": {key: value for key, value in theirs["recording"].items() if key != "per_patient"},
+        "event": {key: theirs["event"][key] for key in ("n_detected", "event_scoring", "sample_scoring")},
+    }
+    ours = result.metrics["warnings"]
+    warnings = ours + [f"baseline: {warning}" for warning in theirs["warnings"] if warning not in ours]
+    return replace(result, metrics={**result.metrics, "warnings": warnings, "baseline": block})

@@ -48,7 +48,8 @@ def write_outputs(
     """
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
-    labels, probabilities = data.predictions.label, data.predictions.probability
+    labelled = data.predictions.labelled
+    labels, probabilities = data.predictions.label[labelled], data.predictions.probability[labelled]
     window = result.metrics["window"]
     paths = {
         "metrics.json": write_metrics_json(result.metrics, root / "metrics.json"),

@@ -49,7 +49,7 @@ class RecordingScores:
         recording: recording ids.
         patient: patient id of each recording.
         score: aggregated probability of each recording.
-        label: 1 when the recording has a positive window, else 0.
+        label: 1 when the recording has a positive window, else 0 (unlabelled windows are not positive).
     """
 
     recording: NDArray[np.str_]

@@ -36,6 +36,35 @@ def _undefined(section: str, undefined: Mapping[str, str]) -> list[str]:
     return [f"- {section} `{name}` is undefined: {why}." for name, why in sorted(undefined.items())]
 
 
+def _baseline_section(metrics: Mapping[str, Any], level: int) -> list[str]:
+    """Model and baseline side by side: headline metrics with intervals, and each one's threshold."""
+    baseline = metrics["baseline"]
+    lines = [
+        "## Model and baseline",
+        "",
+        f"Baseline: {baseline['description']}. Same windows, same threshold rule (chosen on its own validation "
+        f"predictions: {baseline['threshold']['window']:.4f}; why: {baseline['threshold']['reason']}).",
+        "",
+    ]
+
+    def interval(item: Mapping[str, Any]) -> str:
+        if item["low"] is None:
+            return "n/a"
+        return f"{_number(item['low'])}-{_number(item['high'])}"
+
+    rows = [
+        (
+            _HEADLINE_LABELS[name],
+            _number(item["value"]),
+            interval(item),
+            _number(baseline["headline"][name]["value"]),
+            interval(baseline["headline"][name]),
+        )
+        for name, item in metrics["headline"].items()
+    ]
+    return lines + _table(("metric", "model", f"model {level}% CI", "baseline", f"baseline {level}% CI"), rows)
+
+
 def render_report(metrics: Mapping[str, Any], files: Mapping[str, str]) -> str:
     """Markdown text of the report.
 
@@ -56,6 +85,34 @@ def render_report(metrics: Mapping[str, Any], files: Mapping[str, str]) -> str:
     ]
     if metrics["warnings"]:
         lines += ["## Warnings", ""] + [f"- **{warning}**" for warning in metrics["warnings"]] + [""]
+    lines += ["## Data", ""]
+    lines += _table(
+        (
+            "split",
+            "subjects",
+            "recordings",
+            "hours",
+            "seizures",
+            "subjects with seizures",
+            "windows",
+            "positive windows",
+            "unlabelled windows",
+        ),
+        [
+            (
+                name,
+                s["subjects"],
+                s["recordings"],
+                s["hours"],
+                s["seizures"],
+                s["subjects_with_seizures"],
+                s["windows"],
+                s["positive_windows"],
+                s["unlabelled_windows"],
+            )
+            for name, s in metrics["splits"].items()
+        ],
+    )
     lines += [
         "## Headline",
         "",
@@ -70,6 +127,8 @@ def render_report(metrics: Mapping[str, Any], files: Mapping[str, str]) -> str:
             for name, item in metrics["headline"].items()
         ],
     )
+    if "baseline" in metrics:
+        lines += _baseline_section(metrics, level)
     cm = window["confusion_matrix"]
     lines += ["## Window level", ""]
     lines += _table(

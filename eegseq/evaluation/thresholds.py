@@ -188,8 +188,7 @@ def max_fp_threshold(sweep: EventSweep, bound_per_24h: float) -> tuple[float, di
 
 
 def _cannot_apply(validation: EvaluationSet, method: str) -> str | None:
-    labelled = validation.predictions.label >= 0
-    reason = class_reason(validation.predictions.label[labelled], "windows")
+    reason = class_reason(validation.predictions.label[validation.predictions.labelled], "windows")
     if method == "max_fp_per_24h" and not any(events.size for events in validation.reference_events.values()):
         reason = "no reference seizures"
     return reason
@@ -228,7 +227,7 @@ def choose_threshold(config: EvaluationConfig, validation: EvaluationSet | None)
             "events and false positives as the SzCORE event scorer counts them), middle of the tied range"
         )
     else:
-        labelled = validation.predictions.label >= 0
+        labelled = validation.predictions.labelled
         labels, probabilities = validation.predictions.label[labelled], validation.predictions.probability[labelled]
         target = config.target_specificity if method == "target_specificity" else config.target_sensitivity
         value, achieved = window_threshold(labels, probabilities, method, target)

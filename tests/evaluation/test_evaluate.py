@@ -6,7 +6,7 @@ from sklearn.metrics import roc_auc_score
 from timescoring import scoring
 from timescoring.annotations import Annotation
 
-from eegseq.evaluation import EvaluationConfig, EvaluationSet, evaluate
+from eegseq.evaluation import EvaluationConfig, EvaluationSet, WindowPredictions, evaluate
 from eegseq.evaluation.tables import write_metrics_json
 
 
@@ -91,3 +91,28 @@ def test_split_without_negative_window_reports_null(make_split):
     )
     m = evaluate(positives, EvaluationConfig(threshold_method="fixed", bootstrap_resamples=0)).metrics
     assert m["window"]["roc_auc"] is None and m["window"]["undefined"]["roc_auc"] == "no negative windows"
+
+
+def test_unlabelled_windows_count_in_events_but_not_in_window_metrics(test_set):
+    p = test_set.predictions
+    # Ten background windows become unlabelled (-1) and certain (probability 1).
+    chosen = np.flatnonzero(p.label == 0)[::97][:10]
+    label, probability = p.label.copy(), p.probability.copy()
+    label[chosen], probability[chosen] = -1, 1.0
+    marked = EvaluationSet(
+        WindowPredictions(p.recording, p.patient, p.start_s, p.end_s, probability, label),
+        test_set.recording_durations_s,
+        test_set.reference_events,
+    )
+    config = EvaluationConfig(threshold_method="fixed", fixed_threshold=0.9, bootstrap_resamples=0)
+    m = evaluate(marked, config).metrics
+    kept = label >= 0
+    assert m["window"]["n_windows"] == kept.sum() == p.label.size - 10
+    assert m["window"]["roc_auc"] == pytest.approx(roc_auc_score(label[kept], probability[kept]))
+    assert m["headline"]["window_roc_auc"]["value"] == m["window"]["roc_auc"]
+    assert m["splits"]["test"]["unlabelled_windows"] == 10
+    # Still streamed to the detector: each certain window lies inside a detected event.
+    detected = evaluate(marked, config).detected_events
+    for i in chosen:
+        events = detected[str(p.recording[i])]
+        assert np.any((events[:, 0] <= p.start_s[i]) & (events.sum(axis=1) >= p.end_s[i]))

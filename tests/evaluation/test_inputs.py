@@ -28,7 +28,7 @@ def _predictions(**overrides):
         ({"probability": [0.1, 1.2, 0.5]}, r"probability must lie in \[0, 1\]"),
         ({"probability": [0.1, np.nan, 0.5]}, "probability must be finite"),
         ({"end_s": [4.0, 4.0, 4.0]}, "end_s must be greater than start_s"),
-        ({"label": [0, 2, 0]}, "label must contain only 0 and 1"),
+        ({"label": [0, 2, 0]}, "label must contain only 1, 0 and -1"),
     ],
 )
 def test_window_predictions_validation(overrides, message):
