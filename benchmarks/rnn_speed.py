@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, StreamRNN
+from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN
 
 tf.get_logger().setLevel("ERROR")  # one tf.function per model is intended, not a retracing bug
 
@@ -47,7 +47,7 @@ def build_model(cell_name: str, variant: str, steps: int, features: int, units: 
             x = stock_layer(units, return_sequences=not last, recurrent_dropout=dropout)(x)
         else:
             preset, fused = variant.removesuffix("+fused"), True if variant.endswith("+fused") else None
-            cell = eeg_cell(units, preset, rate=None if preset == "none" else RATE)
+            cell = eeg_cell(units, DropoutSpec.create(preset, rate=RATE))
             x = StreamRNN(cell, return_sequences=not last, seed=layer_index, use_fused=fused)(x, training=True)
     return keras.Model(inputs, keras.layers.Dense(1)(x))
 

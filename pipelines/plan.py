@@ -20,6 +20,7 @@ from eegseq.data.streamer import StreamConfig
 from eegseq.models import ModelConfig, StreamModel, context_samples, receptive_field, total_stride
 from eegseq.pipelines.config import JobConfig
 from eegseq.pipelines.ingest import PreparedData
+from eegseq.rnn import recording_keys
 
 
 class PlanError(ValueError):
@@ -54,12 +55,6 @@ class ModelGeometry:
     def of_model(cls, model: StreamModel) -> ModelGeometry:
         """The geometry of a built or loaded model (a saved model need not match the config)."""
         return cls(model.receptive_field, model.stride, model.context)
-
-
-def lane_keys(recording_ids: tf.Tensor, epoch: tf.Tensor, seed: int) -> tf.Tensor:
-    """Mask keys: a fingerprint of (recording, epoch, run seed), the same on every lane and worker."""
-    text = tf.strings.join([recording_ids, tf.strings.as_string(epoch), str(seed)], separator="|")
-    return tf.strings.to_hash_bucket_fast(text, 2**62)
 
 
 @dataclass(frozen=True)
@@ -152,5 +147,5 @@ class RunPlan:
         return equal_share(self.stream.lanes, replica, self.replicas, "stream.lanes", "replicas")
 
     def mask_keys(self, recording_ids: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
-        """``(lanes,)`` int64 mask keys of the recordings played in ``epoch`` (see :func:`lane_keys`)."""
-        return lane_keys(recording_ids, epoch, self.config.train.seed)
+        """``(lanes,)`` int64 mask keys of the recordings played in ``epoch`` (:func:`eegseq.rnn.recording_keys`)."""
+        return recording_keys(recording_ids, epoch, self.config.train.seed)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
+from typing import Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from eegseq.rnn import PRESETS, DropoutSpec
+from eegseq.rnn import DropoutSpec
 
 
 class _Strict(BaseModel):
@@ -21,33 +22,36 @@ class ConvBlockConfig(_Strict):
     stride: int = Field(default=1, gt=0)
 
 
-class DropoutConfig(_Strict):
-    """A recurrent-dropout setting: a preset of ``recurrent-dropout.md`` and explicit overrides."""
-
-    preset: str = "semeniuta"
-    rate: float | None = 0.25
-    scope: str | None = None
-    scaling: str | None = None
-    tied: bool | None = None
-    zoneout_h: float | None = None
-    zoneout_c: float | None = None
-    input_rate: float | None = None
+class _DropoutConfigBase(_Strict):
+    """What a dropout config does; its fields are :class:`~eegseq.rnn.DropoutSpec`'s (see below)."""
 
     @model_validator(mode="after")
     def _valid_spec(self):
-        if self.preset not in PRESETS:
-            raise ValueError(f"preset={self.preset!r} is not valid; expected one of {sorted(PRESETS)}")
-        self.spec()  # raises ValueError naming the option
+        self.spec()  # raises ValueError naming the option (preset names included)
         return self
 
     def spec(self) -> DropoutSpec:
-        settings = self.model_dump(exclude={"preset"})
-        if self.preset == "none":
-            settings["rate"] = None
-        return DropoutSpec.create(self.preset, **settings)
+        """The resolved setting."""
+        return DropoutSpec.create(**self.model_dump())
 
-    def cell_kwargs(self) -> dict:
-        return self.spec().to_dict()
+
+def _spec_fields() -> dict:
+    """``preset`` plus DropoutSpec's fields, each optional (None keeps the preset's value); the scheme
+    comes from the preset. The defaults: ``semeniuta`` at rate 0.25."""
+    types = get_type_hints(DropoutSpec)
+    fields = {"preset": (str, "semeniuta")}
+    fields.update({f.name: (types[f.name] | None, None) for f in dataclasses.fields(DropoutSpec) if f.name != "scheme"})
+    fields["rate"] = (float | None, 0.25)
+    return fields
+
+
+DropoutConfig = create_model(
+    "DropoutConfig",
+    __base__=_DropoutConfigBase,
+    __module__=__name__,
+    __doc__="A recurrent-dropout setting: a preset (``docs/recurrent-dropout.md``) and overrides of its fields.",
+    **_spec_fields(),
+)
 
 
 class RNNLayerOverride(_Strict):

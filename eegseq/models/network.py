@@ -62,7 +62,7 @@ def build_model(config: ModelConfig) -> keras.Model:
             # are keyed like the recurrent ones, so streams, replicas and resumed runs draw the same.
             dropout = dropout.model_copy(update={"input_rate": config.rnn.between_dropout})
         last = index == config.rnn.layers - 1
-        cell = CELLS[cell_name](units, **dropout.cell_kwargs())
+        cell = CELLS[cell_name](units, dropout.spec())
         layer = StreamRNN(
             cell,
             return_sequences=not last or config.step_head,

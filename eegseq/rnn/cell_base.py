@@ -1,9 +1,9 @@
 """What the LSTM and GRU dropout cells share: options, weights' projection, masks and the Keras cell API.
 
-The step equations live in the subclasses (``lstm.py``, ``gru.py``); the masks' lifetime lives in
-:class:`~eegseq.rnn.StreamRNN`. Inside a plain ``tf_keras.layers.RNN`` a cell has no lanes, no
-reset and no notion of a window, so there it can only honour ``step`` scope (a fresh mask at every
-timestep, drawn with ``tf.random``), or run without masks.
+The step equations live in the subclasses (``lstm.py``, ``gru.py``); which masks exist, their keys,
+lifetimes and draws live in :mod:`eegseq.rnn.masks`. Inside a plain ``tf_keras.layers.RNN`` a cell
+has no lanes, no reset and no notion of a window, so there it can only honour ``step`` scope (a fresh
+mask at every timestep, see :func:`~eegseq.rnn.masks.sample_step_masks`), or run without masks.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.rnn.masks import INPUT, LOOP, WEIGHT, MaskSlot, inference_masks
+from eegseq.rnn.masks import MaskSlot, inference_masks, sample_step_masks, scheme_slots
 from eegseq.rnn.spec import DropoutSpec
 
 
@@ -26,9 +26,8 @@ class DropoutCellBase(keras.layers.Layer):
 
     Args:
         units: hidden size ``u``.
-        preset: a named preset of ``recurrent-dropout.md`` (``"gal"``, ``"semeniuta"``, ...), or None.
-        scheme, rate, scope, scaling, tied, zoneout_h, zoneout_c, input_rate: explicit settings
-            that override the preset (see :class:`~eegseq.rnn.DropoutSpec`).
+        dropout: the recurrent-dropout setting (default: none), e.g.
+            ``DropoutSpec.create("semeniuta", rate=0.25)``.
         kernel_initializer, recurrent_initializer, bias_initializer: as in Keras.
     """
 
@@ -37,16 +36,8 @@ class DropoutCellBase(keras.layers.Layer):
     def __init__(
         self,
         units: int,
-        preset: str | None = None,
+        dropout: DropoutSpec | None = None,
         *,
-        scheme: str | None = None,
-        rate: float | None = None,
-        scope: str | None = None,
-        scaling: str | None = None,
-        tied: bool | None = None,
-        zoneout_h: float | None = None,
-        zoneout_c: float | None = None,
-        input_rate: float | None = None,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
@@ -55,19 +46,13 @@ class DropoutCellBase(keras.layers.Layer):
         super().__init__(**kwargs)
         if int(units) <= 0:
             raise ValueError(f"units={units!r} is not valid; expected a positive integer")
+        if dropout is not None and not isinstance(dropout, DropoutSpec):
+            raise TypeError(
+                f"dropout={dropout!r} is not valid; expected an eegseq.rnn.DropoutSpec, "
+                "e.g. DropoutSpec.create('gal', rate=0.25)"
+            )
         self.units = int(units)
-        self.preset = preset
-        self.spec = DropoutSpec.create(
-            preset,
-            scheme=scheme,
-            rate=rate,
-            scope=scope,
-            scaling=scaling,
-            tied=tied,
-            zoneout_h=zoneout_h,
-            zoneout_c=zoneout_c,
-            input_rate=input_rate,
-        )
+        self.spec = DropoutSpec() if dropout is None else dropout
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -146,24 +131,13 @@ class DropoutCellBase(keras.layers.Layer):
         """The masks this cell's spec uses (see :mod:`eegseq.rnn.masks`). Needs a built cell."""
         if self.input_dim is None:
             raise ValueError(f"{type(self).__name__} must be built (know its input size) before its masks exist")
-        spec, u = self.spec, self.units
-        slots = []
-        if spec.input_rate:
-            slots.append(MaskSlot("input", INPUT, (self.input_dim,), spec.dropout_rule(spec.input_rate), 1))
-        if spec.scheme == "gal" and spec.rate:
-            shape = (u,) if spec.tied else (self.gates, u)
-            slots.append(MaskSlot("recurrent", LOOP, shape, spec.dropout_rule(spec.rate), 2))
-        elif spec.scheme == "semeniuta" and spec.rate:
-            slots.append(MaskSlot("update", LOOP, (u,), spec.dropout_rule(spec.rate), 3))
-        elif spec.scheme == "moon" and spec.rate:
-            slots.append(MaskSlot("memory", LOOP, (u,), spec.dropout_rule(spec.rate), 4))
-        elif spec.scheme == "zoneout":
-            slots.append(MaskSlot("zoneout_h", LOOP, (u,), spec.zoneout_rule(spec.zoneout_h), 5))
-            if self.has_cell_state:
-                slots.append(MaskSlot("zoneout_c", LOOP, (u,), spec.zoneout_rule(spec.zoneout_c), 6))
-        elif spec.scheme == "weight_drop" and spec.rate:
-            slots.append(MaskSlot("weight", WEIGHT, (u, self.gates * u), spec.dropout_rule(spec.rate), 7))
-        return tuple(slots)
+        return scheme_slots(
+            self.spec,
+            input_dim=self.input_dim,
+            units=self.units,
+            gates=self.gates,
+            has_cell_state=self.has_cell_state,
+        )
 
     has_cell_state = False
 
@@ -243,28 +217,21 @@ class DropoutCellBase(keras.layers.Layer):
     def _masks_for_plain_rnn(self, inputs, training) -> dict:
         if not training:
             return {k: v for k, v in inference_masks(self).items() if v != 1.0}
-        slots = self.mask_slots
-        if slots and self.spec.scope != "step":
-            raise ValueError(
-                f"{type(self).__name__} with scope={self.spec.scope!r} needs eegseq.rnn.StreamRNN, which owns "
-                "mask lifetimes; inside a plain tf_keras.layers.RNN only scope='step' (or no dropout) can be honoured"
-            )
-        batch = tf.shape(inputs)[0]
-        masks = {}
-        for slot in slots:
-            uniform = tf.random.uniform(tf.concat([[batch], slot.shape], 0))
-            masks[slot.name] = tf.cast(uniform < slot.rule.p_one, inputs.dtype) * slot.rule.train_on_value
-        return masks
+        masks = sample_step_masks(self.mask_slots, self.spec, tf.shape(inputs)[0])
+        return {name: tf.cast(mask, inputs.dtype) for name, mask in masks.items()}
 
     # ---- serialisation -------------------------------------------------------------------------
     def get_config(self):
         config = super().get_config()
         config.update(
             units=self.units,
-            preset=None,
+            dropout=self.spec.to_dict(),  # the resolved spec: a reload does not depend on preset tables
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
-            **self.spec.to_dict(),  # the resolved spec: a reload does not depend on preset tables
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{**config, "dropout": DropoutSpec(**config["dropout"])})

@@ -1,4 +1,4 @@
-"""The GRU cell with pluggable recurrent dropout: every GRU equation of ``recurrent-dropout.md``.
+"""The GRU cell with pluggable recurrent dropout: every GRU equation of ``docs/recurrent-dropout.md``.
 
 Weights follow ``tf_keras.layers.GRU(reset_after=True)``: ``kernel (input_dim, 3u)``,
 ``recurrent_kernel (u, 3u)``, ``bias (2, 3u)`` (row 0 input bias, row 1 recurrent bias), gate

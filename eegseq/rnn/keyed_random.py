@@ -1,7 +1,8 @@
 """A stateless, counter-based uniform generator keyed per lane.
 
-Masks must depend only on (layer seed, run seed/epoch, recording key, scope counter, element),
-never on a global generator or on which lane plays a recording (``stateful-streaming.md``).
+Masks must depend only on (layer seed, lane key, scope counter, element), never on a global
+generator or on which lane plays a recording (the lane key folds the recording, the epoch and the
+run seed: :func:`eegseq.rnn.masks.recording_keys`).
 TensorFlow's stateless RNG takes one seed per call, so a batch whose lanes have different keys
 would need one call per lane; instead each element's value is an integer hash of its key and
 position, which vectorises over lanes and steps and is reproducible in plain NumPy.
@@ -42,22 +43,21 @@ def combine(h: tf.Tensor, value: tf.Tensor) -> tf.Tensor:
     return mix32(tf.bitwise.bitwise_xor(h, salt))
 
 
-def lane_hash(seed: int, mask_seed: tf.Tensor, lane_keys: tf.Tensor, counters: tf.Tensor, salt: int) -> tf.Tensor:
+def lane_hash(seed: int, lane_keys: tf.Tensor, counters: tf.Tensor, salt: int) -> tf.Tensor:
     """The key of each lane's draw.
 
     Args:
         seed: the layer's own seed (distinguishes layers of one model).
-        mask_seed: scalar int, the run's seed folded with the epoch by the caller.
-        lane_keys: ``(batch,)`` int64 key of the recording each lane plays.
-        counters: ``(batch,)`` int scope counter (the step index at which the mask is drawn).
+        lane_keys: ``(batch,)`` int64 key of each lane (its recording, epoch and run seed).
+        counters: ``(batch,)`` int scope counter (the step index at which the mask is drawn),
+            or any shape that broadcasts with ``lane_keys``.
         salt: small integer naming which mask of the layer is drawn.
 
     Returns:
-        ``(batch,)`` uint32 keys.
+        uint32 keys, the broadcast shape of ``lane_keys`` and ``counters``.
     """
     lane_keys = tf.cast(lane_keys, tf.int64)
     h = mix32(_u32(seed & 0xFFFFFFFF) + _u32(salt) * _u32(_GOLDEN))
-    h = combine(h, _low32(mask_seed))
     h = combine(h, _low32(lane_keys))
     h = combine(h, _low32(tf.bitwise.right_shift(lane_keys, tf.constant(32, tf.int64))))
     return combine(h, _low32(counters))

@@ -1,4 +1,4 @@
-"""The LSTM cell with pluggable recurrent dropout: every LSTM equation of ``recurrent-dropout.md``.
+"""The LSTM cell with pluggable recurrent dropout: every LSTM equation of ``docs/recurrent-dropout.md``.
 
 Weights follow ``tf_keras.layers.LSTM``: ``kernel (input_dim, 4u)``, ``recurrent_kernel (u, 4u)``,
 ``bias (4u,)``, gate blocks in order i, f, g (cell candidate), o; activations sigmoid and tanh.

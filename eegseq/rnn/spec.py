@@ -1,8 +1,9 @@
 """What a recurrent-dropout setting means: scheme, scope, scaling, rates, and the named presets.
 
-The semantics are fixed by ``shared/design/recurrent-dropout.md``. A :class:`DropoutSpec` is a
-validated, immutable value: every invalid combination is refused when it is built, with an
-error that names the option and the allowed values.
+The semantics (equations, scopes, scalings, presets) are described in ``docs/recurrent-dropout.md``.
+A :class:`DropoutSpec` is a validated, immutable value: every invalid combination is refused when
+it is built, with an error that names the option and the allowed values. It is the one place where
+dropout settings are declared and preset names are checked.
 """
 
 from __future__ import annotations
@@ -114,8 +115,9 @@ class DropoutSpec:
         """Build a spec from a named preset, overridden by explicit settings.
 
         ``settings`` are the fields of :class:`DropoutSpec`; ``None`` values are ignored, so callers
-        can forward optional arguments. For the ``zoneout`` preset, ``rate`` (if given) sets both
-        ``zoneout_h`` and ``zoneout_c`` unless they are given explicitly.
+        can forward optional arguments. ``rate`` follows the scheme, so one rate can be given with
+        any preset: under ``zoneout`` it sets both ``zoneout_h`` and ``zoneout_c`` unless they are
+        given explicitly; under ``none`` (no mask) it is dropped.
         """
         unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -132,6 +134,8 @@ class DropoutSpec:
             rate = given.pop("rate")
             given.setdefault("zoneout_h", rate)
             given.setdefault("zoneout_c", rate)
+        elif scheme == "none":
+            given.pop("rate", None)
         if "scheme" in given and "scope" not in given and preset is None and scheme in PRESETS:
             # Each scheme's own preset gives its natural scope/scaling when only the scheme is named.
             _, _, scope, scaling = PRESETS[scheme]

@@ -20,7 +20,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from eegseq.rnn import fused, gru, lstm  # noqa: F401  (gru, lstm: registers the cells a saved StreamRNN names)
-from eegseq.rnn.masks import LOOP, carried_slots, inference_masks, sample_slot
+from eegseq.rnn.masks import LOOP, carried_slots, inference_masks, sample_window
 from eegseq.rnn.recurrence import WindowRecurrence
 
 _READY, _STEPS = 0, 1
@@ -46,12 +46,13 @@ class StreamRNN(keras.layers.Layer):
         inputs: ``(batch, steps, features)``.
         reset: optional ``(batch,)`` bool/0-1; lanes with 1 start a new recording: their ``h``/``c`` are
             zeroed, their step counter restarts and their ``recording``-scope masks are redrawn.
-        lane_keys: optional ``(batch,)`` int64 recording keys (default: the lane index).
+        lane_keys: optional ``(batch,)`` int64 keys of the recording each lane plays, with the epoch and
+            run seed folded in (:func:`~eegseq.rnn.recording_keys`; default: the lane index). They
+            key every mask drawn: the same key draws the same masks in any lane.
         initial_state: optional state list, either the full :attr:`state_names` list or only the
             cell's ``[h, c]`` / ``[h]`` (the rest then starts fresh).
         masks: optional ``{name: tensor}`` to use instead of sampling (see :mod:`eegseq.rnn.masks`
             for shapes; ``step``-scope masks are ``(batch, steps, ...)``). Applied in training and inference.
-        mask_seed: scalar int run seed (fold the epoch in for new masks each epoch).
         training: Keras' training flag.
     """
 
@@ -131,7 +132,7 @@ class StreamRNN(keras.layers.Layer):
             variable.assign(value)
 
     # ---- the call ------------------------------------------------------------------------------
-    def call(self, inputs, reset=None, lane_keys=None, initial_state=None, masks=None, mask_seed=0, training=None):
+    def call(self, inputs, reset=None, lane_keys=None, initial_state=None, masks=None, training=None):
         cell = self.cell
         inputs = tf.convert_to_tensor(inputs)
         batch = tf.shape(inputs)[0]
@@ -151,7 +152,7 @@ class StreamRNN(keras.layers.Layer):
         fresh = reset | tf.equal(lane[:, _READY], 0)
 
         window_masks, carried, ready = self._window_masks(
-            training, masks, carried, fresh, lane_keys, steps_seen, steps, mask_seed, batch
+            training, masks, carried, fresh, lane_keys, steps_seen, steps, batch
         )
         outputs_tm, final_states = self._run(inputs, cell_states, window_masks)
 
@@ -181,7 +182,7 @@ class StreamRNN(keras.layers.Layer):
             return [tf.convert_to_tensor(v) for v in self._state_variables]
         return self.get_initial_state(batch)
 
-    def _window_masks(self, training, explicit, carried, fresh, lane_keys, steps_seen, steps, mask_seed, batch):
+    def _window_masks(self, training, explicit, carried, fresh, lane_keys, steps_seen, steps, batch):
         """The masks of this window, the carried masks after it, and each lane's ``masks_ready`` flag.
 
         Returns masks in loop layout: lane masks ``(batch, ...)``, step masks time-major
@@ -199,22 +200,16 @@ class StreamRNN(keras.layers.Layer):
             carried = {**carried, **{n: masks[n] for n in carried if n in masks}}
             ready = tf.ones((batch,), tf.int64)
         elif training:
-            masks = {}
-            for name, slot in slots.items():
-                drawn = sample_slot(
-                    slot,
-                    spec,
-                    seed=self.seed,
-                    mask_seed=mask_seed,
-                    lane_keys=lane_keys,
-                    steps_seen=steps_seen,
-                    steps=steps,
-                )
-                if name in carried:
-                    expand = (-1,) + (1,) * len(slot.shape)
-                    drawn = tf.where(tf.reshape(fresh, expand), drawn, carried[name])
-                    carried[name] = drawn
-                masks[name] = drawn
+            masks, carried = sample_window(
+                cell.mask_slots,
+                spec,
+                seed=self.seed,
+                lane_keys=lane_keys,
+                steps_seen=steps_seen,
+                steps=steps,
+                carried=carried,
+                fresh=fresh,
+            )
             ready = tf.ones((batch,), tf.int64)
         else:
             masks = {name: value for name, value in inference_masks(cell).items() if value != 1.0}

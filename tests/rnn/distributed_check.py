@@ -16,7 +16,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import tf_keras as keras  # noqa: E402
 
-from eegseq.rnn import DropoutLSTMCell, StreamRNN  # noqa: E402
+from eegseq.rnn import DropoutLSTMCell, DropoutSpec, StreamRNN  # noqa: E402
 
 LANES, STEPS, WINDOWS, FEATURES, UNITS = 4, 8, 3, 3, 5
 rng = np.random.default_rng(0)
@@ -27,7 +27,10 @@ KEYS = np.array([10, 11, 12, 13], np.int64)
 
 def build():
     rnn = StreamRNN(
-        DropoutLSTMCell(UNITS, "gal", rate=0.3, input_rate=0.2), return_sequences=True, return_state=True, seed=3
+        DropoutLSTMCell(UNITS, DropoutSpec.create("gal", rate=0.3, input_rate=0.2)),
+        return_sequences=True,
+        return_state=True,
+        seed=3,
     )
     head = keras.layers.Dense(1)
     rnn.build((None, STEPS, FEATURES))

@@ -1,5 +1,5 @@
-"""An independent NumPy implementation of ``shared/design/recurrent-dropout.md``, written from the
-contract's equations, for checking the TensorFlow cells. Masks are given batch-first, as users pass
+"""An independent NumPy implementation of the equations in ``docs/recurrent-dropout.md``, written from
+the equations alone, for checking the TensorFlow cells. Masks are given batch-first, as users pass
 them: lane masks ``(B, ...)``, step-scope masks ``(B, T, ...)``, the weight mask ``(u, G*u)``.
 """
 

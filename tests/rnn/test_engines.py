@@ -8,7 +8,7 @@ import tensorflow as tf
 from comparison import assert_close_at_scale
 from dropout_settings import IDS, SETTINGS, B, D, T, U, explicit_masks
 
-from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, StreamRNN
+from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN
 
 
 @pytest.mark.parametrize("Cell", [DropoutLSTMCell, DropoutGRUCell], ids=["lstm", "gru"])
@@ -16,9 +16,10 @@ from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, StreamRNN
 def test_engines_agree_in_training_with_gradients(Cell, preset):
     rng = np.random.default_rng(3)
     x = tf.constant(rng.standard_normal((4, 13, 3)), tf.float32)
-    rate = None if preset == "none" else 0.3
     layers = {
-        name: StreamRNN(Cell(5, preset, rate=rate, input_rate=0.2), return_sequences=True, seed=11, **options)
+        name: StreamRNN(
+            Cell(5, DropoutSpec.create(preset, rate=0.3, input_rate=0.2)), return_sequences=True, seed=11, **options
+        )
         for name, options in {
             "loop": dict(jit_compile=False, use_fused=False),
             "xla": dict(jit_compile=True, use_fused=False),
@@ -33,7 +34,7 @@ def test_engines_agree_in_training_with_gradients(Cell, preset):
         layer.set_weights(weights)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = layer(x, lane_keys=[3, 1, 4, 1], mask_seed=5, training=True)
+            y = layer(x, lane_keys=[3, 1, 4, 1], training=True)
             loss = tf.reduce_sum(tf.cos(y))
         results[name] = [y, *tape.gradient(loss, [x, *layer.trainable_weights])]
     for name in ("xla", "fused"):
@@ -56,7 +57,11 @@ def test_xla_gradients_equal_loop_for_every_setting(kind, training, settings):
     weights = None
     for jit_compile in (False, True):
         layer = StreamRNN(
-            Cell(U, **settings), return_sequences=True, return_state=True, jit_compile=jit_compile, use_fused=False
+            Cell(U, DropoutSpec.create(**settings)),
+            return_sequences=True,
+            return_state=True,
+            jit_compile=jit_compile,
+            use_fused=False,
         )
         layer(x)
         weights = weights or [w + rng.normal(0, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()]

@@ -7,7 +7,7 @@ import pytest
 from dropout_settings import IDS, SETTINGS, B, D, T, U, explicit_masks, inference_masks
 from numpy_reference import run
 
-from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN
+from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
@@ -17,7 +17,13 @@ def test_layer_matches_numpy_equations(kind, training, settings):
     rng = np.random.default_rng(zlib.crc32(f"{kind}{training}{sorted(settings.items())}".encode()))
     Cell = DropoutLSTMCell if kind == "lstm" else DropoutGRUCell
     # jit_compile=False here; test_engines.py proves the XLA and fused engines equal this one.
-    layer = StreamRNN(Cell(U, **settings), return_sequences=True, return_state=True, jit_compile=False, use_fused=False)
+    layer = StreamRNN(
+        Cell(U, DropoutSpec.create(**settings)),
+        return_sequences=True,
+        return_state=True,
+        jit_compile=False,
+        use_fused=False,
+    )
     x = rng.standard_normal((B, T, D)).astype(np.float32)
     layer(x)
     kernel, recurrent_kernel, bias = (w + rng.normal(0, 0.3, w.shape).astype(np.float32) for w in layer.get_weights())

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN, sample_masks
+from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN, sample_masks
 
 HERE = Path(__file__).parent
 
@@ -19,10 +19,10 @@ def _model(Cell, preset):
     inputs = keras.Input((None, 3))
     reset = keras.Input((), dtype="float32")
     keys = keras.Input((), dtype="int64")
-    x = StreamRNN(Cell(6, preset, rate=0.3, input_rate=0.1), return_sequences=True, seed=1)(
+    x = StreamRNN(Cell(6, DropoutSpec.create(preset, rate=0.3, input_rate=0.1)), return_sequences=True, seed=1)(
         inputs, reset=reset, lane_keys=keys
     )
-    x = StreamRNN(Cell(4, preset, rate=0.3), seed=2)(x, reset=reset, lane_keys=keys)
+    x = StreamRNN(Cell(4, DropoutSpec.create(preset, rate=0.3)), seed=2)(x, reset=reset, lane_keys=keys)
     return keras.Model([inputs, reset, keys], keras.layers.Dense(1)(x))
 
 
@@ -52,7 +52,9 @@ def test_keras_file_reloads_in_a_fresh_process_and_predicts_identically(tmp_path
 
 
 def test_config_round_trip_keeps_the_resolved_spec():
-    layer = StreamRNN(DropoutGRUCell(5, "gal_tied", rate=0.2, input_rate=0.1), return_sequences=True, seed=9)
+    layer = StreamRNN(
+        DropoutGRUCell(5, DropoutSpec.create("gal_tied", rate=0.2, input_rate=0.1)), return_sequences=True, seed=9
+    )
     clone = StreamRNN.from_config(layer.get_config())
     assert clone.cell.spec == layer.cell.spec
     assert (clone.seed, clone.return_sequences) == (9, True)
@@ -73,7 +75,7 @@ def test_model_fit_trains_with_recording_masks():
 def test_inside_tf_function_the_layer_uses_the_documented_window_masks():
     """The stock layer inside tf.function draws a new recurrent mask at every step; ours, traced
     the same way, uses exactly the one window mask that ``sample_masks`` gives (replayed eagerly)."""
-    layer = StreamRNN(DropoutLSTMCell(8, "keras", rate=0.5), return_sequences=True)
+    layer = StreamRNN(DropoutLSTMCell(8, DropoutSpec.create("keras", rate=0.5)), return_sequences=True)
     x = tf.ones((2, 6, 2))
     initial = [tf.ones((2, 8)), tf.zeros((2, 8))]  # h_0 = 1: the recurrent mask shows from step 1
     traced = tf.function(lambda x: layer(x, initial_state=initial, training=True))(x)

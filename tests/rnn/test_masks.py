@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 
-from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN, sample_masks
+from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN, recording_keys, sample_masks
 
 
 def _cell(Cell=DropoutLSTMCell, units=64, features=16, **settings):
-    cell = Cell(units, **settings)
+    cell = Cell(units, DropoutSpec.create(**settings))
     cell.build((None, features))
     return cell
 
@@ -42,8 +43,8 @@ def test_zoneout_masks_keep_old_value_with_its_rate():
 @pytest.mark.parametrize("preset", ["gal", "keras", "semeniuta", "zoneout", "weight_drop"])
 def test_same_recording_same_masks_whichever_lane(preset):
     cell = _cell(DropoutGRUCell, units=8, features=4, preset=preset, rate=0.4, input_rate=0.3)
-    a = sample_masks(cell, 3, 5, seed=9, mask_seed=2, lane_keys=[101, 202, 303], steps_seen=[0, 5, 10])
-    b = sample_masks(cell, 3, 5, seed=9, mask_seed=2, lane_keys=[303, 101, 202], steps_seen=[10, 0, 5])
+    a = sample_masks(cell, 3, 5, seed=9, lane_keys=[101, 202, 303], steps_seen=[0, 5, 10])
+    b = sample_masks(cell, 3, 5, seed=9, lane_keys=[303, 101, 202], steps_seen=[10, 0, 5])
     for name in a:
         if name == "weight":  # one mask for all lanes, keyed on the whole batch's positions
             np.testing.assert_array_equal(a[name].numpy(), b[name].numpy())
@@ -53,16 +54,53 @@ def test_same_recording_same_masks_whichever_lane(preset):
 
 def test_keys_change_masks():
     cell = _cell(scheme="gal", rate=0.5, scope="window")
-    base = sample_masks(cell, 2, 1, seed=1, mask_seed=0, lane_keys=[1, 2])["recurrent"].numpy()
+    base = sample_masks(cell, 2, 1, seed=1, lane_keys=[1, 2])["recurrent"].numpy()
     for kwargs in (
-        dict(seed=2, mask_seed=0, lane_keys=[1, 2]),
-        dict(seed=1, mask_seed=1, lane_keys=[1, 2]),
-        dict(seed=1, mask_seed=0, lane_keys=[3, 4]),
-        dict(seed=1, mask_seed=0, lane_keys=[1, 2], steps_seen=[8, 8]),
+        dict(seed=2, lane_keys=[1, 2]),
+        dict(seed=1, lane_keys=[3, 4]),
+        dict(seed=1, lane_keys=[1, 2], steps_seen=[8, 8]),
     ):
         other = sample_masks(cell, 2, 1, **kwargs)["recurrent"].numpy()
         assert np.mean(other != base) > 0.3
     assert not np.array_equal(base[0], base[1])  # lanes differ
+
+
+def test_recording_keys_fold_recording_epoch_and_run_seed():
+    keys = recording_keys(tf.constant(["a", "b", "a"]), 3, 7).numpy()
+    assert keys.dtype == np.int64 and keys[0] == keys[2] != keys[1]  # the recording, not the lane, decides
+    for other in (recording_keys(tf.constant(["a"]), 4, 7), recording_keys(tf.constant(["a"]), 3, 8)):
+        assert other.numpy()[0] != keys[0]
+    np.testing.assert_array_equal(recording_keys(tf.constant(["b", "a"]), 3, 7).numpy(), keys[[1, 0]])
+    cell = _cell(scheme="gal", rate=0.5, scope="recording")
+    epoch3 = sample_masks(cell, 3, 1, lane_keys=keys)["recurrent"].numpy()
+    epoch4 = sample_masks(cell, 3, 1, lane_keys=recording_keys(tf.constant(["a", "b", "a"]), 4, 7))["recurrent"]
+    np.testing.assert_array_equal(epoch3[0], epoch3[2])
+    assert np.mean(epoch3 != epoch4.numpy()) > 0.3  # a new epoch draws new masks
+
+
+def test_plain_rnn_draws_a_fresh_keyed_mask_at_every_step():
+    """Inside ``tf_keras.layers.RNN`` a GRU with ``moon`` at step scope gives ``h_t = m ⊙ h̃_t``: an
+    output is exactly 0 where the mask drops it, so the zeros show each step's mask."""
+    keras.utils.set_random_seed(0)
+    rate, batch, steps, units = 0.4, 16, 20, 32
+    layer = keras.layers.RNN(
+        DropoutGRUCell(units, DropoutSpec.create("moon", rate=rate, scope="step")), return_sequences=True
+    )
+    x = tf.constant(np.random.default_rng(0).standard_normal((batch, steps, 3)), tf.float32)
+    dropped = layer(x, training=True).numpy() == 0.0
+    assert abs(dropped.mean() - rate) < 5 * np.sqrt(rate * (1 - rate) / dropped.size)
+    assert all(np.mean(dropped[:, t] != dropped[:, t + 1]) > 0.2 for t in range(steps - 1))  # fresh every step
+    assert np.mean(dropped[0] != dropped[1]) > 0.2  # lanes differ
+    assert not np.any(layer(x, training=False).numpy() == 0.0)  # inference: no mask
+    # A one-step window from h_0 = 0 shows the mask's values: h_1 = m ⊙ h̃_1 with m in {0, 1/q}.
+    ratio = layer(x[:, :1], training=True).numpy() / layer(x[:, :1], training=False).numpy()
+    np.testing.assert_allclose(np.unique(ratio.round(5)), [0.0, round(1 / (1 - rate), 5)])
+
+
+def test_plain_rnn_refuses_scopes_it_cannot_honour():
+    layer = keras.layers.RNN(DropoutLSTMCell(4, DropoutSpec.create("gal", rate=0.3)))
+    with pytest.raises(ValueError, match="scope='recording' needs eegseq.rnn.StreamRNN"):
+        layer(tf.zeros((2, 3, 5)), training=True)
 
 
 def test_scope_lifetimes():
@@ -93,20 +131,24 @@ def test_layer_draws_the_documented_masks_across_windows_and_resets(Cell, preset
     ``sample_masks`` with the counters the contract gives, and carried masks move only on reset."""
     rng = np.random.default_rng(0)
     x1, x2 = (tf.constant(rng.standard_normal((2, 6, 3)), tf.float32) for _ in range(2))
-    layer = StreamRNN(Cell(4, preset, rate=0.4, input_rate=0.3), return_sequences=True, return_state=True, seed=5)
-    replay = StreamRNN(Cell(4, preset, rate=0.4, input_rate=0.3), return_sequences=True, return_state=True, seed=5)
+    layer = StreamRNN(
+        Cell(4, DropoutSpec.create(preset, rate=0.4, input_rate=0.3)), return_sequences=True, return_state=True, seed=5
+    )
+    replay = StreamRNN(
+        Cell(4, DropoutSpec.create(preset, rate=0.4, input_rate=0.3)), return_sequences=True, return_state=True, seed=5
+    )
     layer(x1)
     replay(x1)
     replay.set_weights(layer.get_weights())
     n_cell = len(layer.cell.state_size)
 
-    first = layer(x1, lane_keys=[11, 22], mask_seed=3, training=True)
-    masks1 = sample_masks(layer.cell, 2, 6, seed=5, mask_seed=3, lane_keys=[11, 22], steps_seen=[0, 0])
+    first = layer(x1, lane_keys=[11, 22], training=True)
+    masks1 = sample_masks(layer.cell, 2, 6, seed=5, lane_keys=[11, 22], steps_seen=[0, 0])
     expected1 = replay(x1, masks=masks1, training=True)
     np.testing.assert_allclose(first[0].numpy(), expected1[0].numpy(), atol=1e-6)
 
-    second = layer(x2, reset=[1, 0], lane_keys=[33, 22], initial_state=first[1:], mask_seed=3, training=True)
-    drawn = sample_masks(layer.cell, 2, 6, seed=5, mask_seed=3, lane_keys=[33, 22], steps_seen=[0, 6])
+    second = layer(x2, reset=[1, 0], lane_keys=[33, 22], initial_state=first[1:], training=True)
+    drawn = sample_masks(layer.cell, 2, 6, seed=5, lane_keys=[33, 22], steps_seen=[0, 6])
     # The reset lane draws for its new recording; the other keeps its recording-scope masks.
     carried_names = [n[len("mask_") :] for n in layer.state_names[n_cell + 1 :]]
     masks2 = dict(drawn)
@@ -124,7 +166,7 @@ def test_layer_draws_the_documented_masks_across_windows_and_resets(Cell, preset
 
 
 def test_explicit_masks_must_be_complete():
-    layer = StreamRNN(DropoutLSTMCell(4, "gal", rate=0.3, input_rate=0.2))
+    layer = StreamRNN(DropoutLSTMCell(4, DropoutSpec.create("gal", rate=0.3, input_rate=0.2)))
     layer(np.zeros((2, 3, 5), np.float32))
     masks = sample_masks(layer.cell, 2, 3)
     with pytest.raises(ValueError, match=r"expected \['input', 'recurrent'\], got \['recurrent'\]"):

@@ -4,7 +4,7 @@ import pytest
 
 from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, DropoutSpec
 
-CONTRACT_PRESETS = {  # recurrent-dropout.md, "Presets"
+CONTRACT_PRESETS = {  # docs/recurrent-dropout.md, "Scopes, scalings, presets"
     "keras": ("gal", False, "window", "inverted"),
     "gal": ("gal", False, "recording", "inverted"),
     "gal_tied": ("gal", True, "recording", "inverted"),
@@ -55,13 +55,21 @@ def test_explicit_settings_override_preset():
 )
 def test_invalid_combinations_are_refused_with_named_option(settings, words):
     with pytest.raises(ValueError) as error:
-        DropoutLSTMCell(8, **settings)
+        DropoutLSTMCell(8, DropoutSpec.create(**settings))
     for word in words:
         assert word in str(error.value)
 
 
-def test_unknown_preset_and_units_refused():
+def test_preset_none_takes_no_rate():
+    assert DropoutSpec.create("none", rate=0.25) == DropoutSpec()
+    with pytest.raises(ValueError, match="rate=0.25 is not valid with scheme='none'"):
+        DropoutSpec(scheme="none", rate=0.25)  # only a preset's shared rate is dropped, not an explicit one
+
+
+def test_unknown_preset_units_and_settings_refused():
     with pytest.raises(ValueError, match="preset='merity'.*'semeniuta'"):
-        DropoutGRUCell(4, "merity")
+        DropoutSpec.create("merity")
     with pytest.raises(ValueError, match="units=0"):
         DropoutGRUCell(0)
+    with pytest.raises(TypeError, match="dropout='gal'.*DropoutSpec"):
+        DropoutLSTMCell(4, "gal")

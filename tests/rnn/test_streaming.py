@@ -5,16 +5,15 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN
+from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN
 
 RECORDING_SCOPE = ["none", "gal", "gal_tied", "semeniuta_seq", "moon"]
 
 
 def _pair(Cell, preset, **layer_kwargs):
-    rate = None if preset == "none" else 0.35
     scope = "recording" if preset == "none" else None  # so that its input mask lives per recording too
     return StreamRNN(
-        Cell(6, preset, rate=rate, scope=scope, input_rate=0.2),
+        Cell(6, DropoutSpec.create(preset, rate=0.35, scope=scope, input_rate=0.2)),
         return_sequences=True,
         return_state=True,
         seed=7,
@@ -30,10 +29,10 @@ def test_whole_equals_windows(preset, Cell, training):
     x = tf.constant(rng.standard_normal((3, 30, 4)), tf.float32)
     layer = _pair(Cell, preset)
     keys = [5, 6, 7]
-    whole = layer(x, lane_keys=keys, mask_seed=1, training=training)
+    whole = layer(x, lane_keys=keys, training=training)
     state, pieces = None, []
     for start, stop in ((0, 7), (7, 19), (19, 20), (20, 30)):  # uneven windows
-        result = layer(x[:, start:stop], lane_keys=keys, initial_state=state, mask_seed=1, training=training)
+        result = layer(x[:, start:stop], lane_keys=keys, initial_state=state, training=training)
         pieces.append(result[0])
         state = result[1:]
     np.testing.assert_allclose(tf.concat(pieces, 1).numpy(), whole[0].numpy(), atol=1e-5)
@@ -73,9 +72,11 @@ def test_stateful_layer_carries_and_resets():
     x = rng.standard_normal((2, 12, 4)).astype(np.float32)
     inputs = keras.Input((None, 4), batch_size=2)
     reset = keras.Input((), batch_size=2)
-    layer = StreamRNN(DropoutLSTMCell(5, "gal", rate=0.3), return_sequences=True, stateful=True, seed=1)
+    layer = StreamRNN(
+        DropoutLSTMCell(5, DropoutSpec.create("gal", rate=0.3)), return_sequences=True, stateful=True, seed=1
+    )
     model = keras.Model([inputs, reset], layer(inputs, reset=reset))
-    reference = StreamRNN(DropoutLSTMCell(5, "gal", rate=0.3), return_sequences=True, seed=1)
+    reference = StreamRNN(DropoutLSTMCell(5, DropoutSpec.create("gal", rate=0.3)), return_sequences=True, seed=1)
     reference(x)
     reference.set_weights(layer.get_weights())
     no_reset = np.zeros(2, np.float32)
@@ -101,7 +102,9 @@ def test_stateful_needs_fixed_batch():
 
 def _saturated_lstm(preset):
     """A 1-unit LSTM whose gates are saturated: i = 0, f = 1, o = 1, and no input or recurrent weights."""
-    layer = StreamRNN(DropoutLSTMCell(1, preset, rate=0.5, scaling="expectation"), return_state=True)
+    layer = StreamRNN(
+        DropoutLSTMCell(1, DropoutSpec.create(preset, rate=0.5, scaling="expectation")), return_state=True
+    )
     layer(np.zeros((1, 1, 1), np.float32))
     bias = np.array([-40.0, 40.0, 0.0, 40.0], np.float32)  # i, f, g, o
     layer.set_weights([np.zeros((1, 4), np.float32), np.zeros((1, 4), np.float32), bias])
