@@ -93,11 +93,14 @@ def plot_curves(cells: list[dict], key: str, path: Path) -> Path:
                 continue
             mean = np.array([np.nan if v is None else v for v in curves[name]["mean"]], dtype=float)
             std = np.array([np.nan if v is None else v for v in curves[name]["std"]], dtype=float)
-            x = np.asarray(curves[name].get("epoch", range(len(mean))))
+            x = np.asarray(curves[name]["x"], dtype=float)
             (line,) = axis.plot(x, mean, label=cell["label"], linewidth=1)
             axis.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15, linewidth=0)
+            positive = mean[np.isfinite(mean)]
+            if positive.size and positive.min() > 0 and positive.max() > 1e3 * positive.min():
+                axis.set_yscale("log")  # gradient norms over lags span decades
         axis.set_title(name, fontsize=9)
-        axis.set_xlabel("epoch" if key == "learning_curves" else "index", fontsize=8)
+        axis.set_xlabel("epoch" if key == "learning_curves" else name.split(".")[0], fontsize=8)
     if names:
         axes[0].legend(fontsize=6)
     return _save(figure, path)

@@ -42,6 +42,9 @@ from eegseq.pipelines.errors import Refused
 SCHEMA_VERSION = "1.0"
 REPORT_DIR = "comparison"
 DIAGNOSTICS_FILE = Path("diagnostics") / "diagnostics.json"
+# x axes of the diagnostics' curves (a sibling list under the same key), and lists that are not curves
+CURVE_X = ("lag_steps", "time_s", "separation_windows")
+NOT_CURVES = ("recordings",)
 
 
 @dataclass
@@ -139,22 +142,32 @@ def _flatten(tree, prefix: str = "") -> dict:
     return {}
 
 
-def _curves_over_seeds(series: list[list]) -> dict | None:
-    """Mean and std per position over seeds of equally long curves (None values ignored)."""
+def _curve(x: list, series: list[list]) -> dict | None:
+    """Mean and std over seeds at each point of equally long curves (None and NaN ignored), with their x."""
     if not series or len({len(s) for s in series}) != 1:
         return None
     array = np.array([[_nan(v) for v in s] for s in series], dtype=float)
     stats = [mean_std(column) for column in array.T]
-    return {"mean": [s["mean"] for s in stats], "std": [s["std"] for s in stats]}
+    return {"x": x, "mean": [s["mean"] for s in stats], "std": [s["std"] for s in stats]}
 
 
 def _diagnostics(runs: list[RunData]) -> dict:
-    flat = [_flatten(run.diagnostics) for run in runs if run.diagnostics is not None]
+    """Each run's ``diagnostics.json`` aggregated over seeds: numbers as mean and std, curves per point.
+
+    A list is a curve; its x is the sibling list named in :data:`CURVE_X` (else its index). The
+    ``run`` block (what was measured) and the x lists themselves are not aggregated.
+    """
+    flat = [_flatten({k: v for k, v in run.diagnostics.items() if k != "run"}) for run in runs if run.diagnostics]
     scalars, curves = {}, {}
     for path in sorted({p for f in flat for p in f}):
-        values = [f[path] for f in flat if path in f]
+        name = path.rsplit(".", 1)[-1]
+        values = [f[path] for f in flat if f.get(path) is not None]
+        if name in CURVE_X or name in NOT_CURVES or not values:
+            continue
         if all(isinstance(v, list) for v in values):
-            curve = _curves_over_seeds(values)
+            parent = path.rsplit(".", 1)[0] + "." if "." in path else ""
+            x = next((f[parent + key] for key in CURVE_X for f in flat if f.get(parent + key)), None)
+            curve = _curve(x or list(range(len(values[0]))), values)
             if curve is not None:
                 curves[path] = curve
         elif not any(isinstance(v, list) for v in values):
@@ -163,7 +176,8 @@ def _diagnostics(runs: list[RunData]) -> dict:
 
 
 def _learning_curves(runs: list[RunData]) -> dict:
-    """Per history column (``val_auc``, ``train_loss``, ...): mean and std over seeds per epoch."""
+    """Per history column (``val_auc``, ``train_loss``, ...): mean and std over seeds per epoch (a diverged
+    run's curve ends early)."""
     columns = sorted({k for run in runs for row in run.history for k in row if k not in ("epoch", "step")})
     curves = {}
     for column in columns:
@@ -171,12 +185,7 @@ def _learning_curves(runs: list[RunData]) -> dict:
         table = np.full((len(runs), length), np.nan)
         for i, run in enumerate(runs):
             table[i, : len(run.history)] = [_nan(row.get(column)) for row in run.history]
-        stats = [mean_std(table[:, e]) for e in range(length)]
-        curves[column] = {
-            "epoch": list(range(length)),
-            "mean": [s["mean"] for s in stats],
-            "std": [s["std"] for s in stats],
-        }
+        curves[column] = _curve(list(range(length)), table.tolist())
     return curves
 
 

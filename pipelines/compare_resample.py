@@ -26,7 +26,10 @@ from eegseq.pipelines.compare_stats import HEADLINE
 
 
 def roc_auc(labels: NDArray, scores: NDArray) -> float:
-    """Probability that a positive scores above a negative (ties: one half); NaN without both classes."""
+    """Probability that a positive (label 1) scores above a negative (label 0), ties counting one half;
+    unlabelled entries (-1) are left out; NaN without both classes."""
+    known = labels >= 0
+    labels, scores = labels[known], scores[known]
     positive = labels == 1
     n_positive, n_negative = int(positive.sum()), int((~positive).sum())
     if n_positive == 0 or n_negative == 0:

@@ -43,6 +43,21 @@ def _evaluation_set(separation: float, seed: int) -> EvaluationSet:
     return EvaluationSet(WindowPredictions(**columns), {f"rec{r}": N_WINDOWS * WINDOW_S for r in range(6)}, events)
 
 
+def _diagnostics(seed):
+    """diagnostics.json as the diagnostics job writes it (abridged), with numbers that depend on the seed."""
+    return {
+        "schema": "eegseq.diagnostics/1",
+        "run": {"implementation": "eegseq", "seed": seed, "recordings": ["rec0", "rec1"], "window_steps": 3},
+        "stability": {"stopped": False, "reason": None, "step": None, "steps_completed": 20},
+        "gradient_flow": {
+            "loss": "window cross-entropy",
+            "layers": {"rnn_0": {"lag_steps": [0, 1, 2], "dL_dh": [1.0, 0.5 + seed, 0.25], "dL_dh_ratio": 0.25}},
+        },
+        "memory_retention": {"separation_windows": [1, 3], "accuracy": [0.9, 0.5 + 0.25 * seed], "recordings": [4, 4]},
+        "mask_changes": None,
+    }
+
+
 def _write_job(folder, job, status, separation=None, step=None):
     """A job folder as a finished (evaluated at a fixed threshold) or diverged run leaves it."""
     test = folder / "evaluation" / "test"
@@ -52,6 +67,8 @@ def _write_job(folder, job, status, separation=None, step=None):
         result = evaluate(data, EvaluationConfig(threshold_method="fixed", fixed_threshold=0.5, bootstrap_resamples=0))
         write_metrics_json(result.metrics, test / "metrics.json")
         write_predictions_csv(data.predictions, test / "predictions.csv")
+        (folder / "diagnostics").mkdir()
+        (folder / "diagnostics" / "diagnostics.json").write_text(json.dumps(_diagnostics(job.seed)))
     history = io.StringIO()
     writer = csv.writer(history)
     writer.writerows([["epoch", "step", "train_loss", "val_auc"], [0, 10, 0.7, 0.6], [1, 20, 0.5, 0.8]])
@@ -102,7 +119,23 @@ def test_paired_difference_and_spread_against_an_independent_auc(comparison):
     assert any(f.startswith("gal p=0.25 vs none, window_roc_auc: higher") for f in result["findings"])
     for name in ("report.md", "metric_spread.png", "differences.png", "learning_curves.png"):
         assert (run_dir / "comparison" / name).stat().st_size > 0
-    assert none["learning_curves"]["val_auc"]["mean"] == [0.6, 0.8]
+    assert none["learning_curves"]["val_auc"] == {"x": [0, 1], "mean": [0.6, 0.8], "std": [0.0, 0.0]}
+
+
+def test_diagnostics_are_aggregated_over_seeds(comparison):
+    _, report, result = comparison
+    none = next(cell for cell in result["cells"] if cell["variant"] == "none")["diagnostics"]
+    assert none["n_runs"] == 2
+    flow = none["curves"]["gradient_flow.layers.rnn_0.dL_dh"]
+    assert flow["x"] == [0, 1, 2] and flow["mean"] == [1.0, 1.0, 0.25]  # seeds 0, 1: 0.5 and 1.5 at lag 1
+    assert flow["std"][1] == pytest.approx(np.std([0.5, 1.5], ddof=1))
+    retention = none["curves"]["memory_retention.accuracy"]
+    assert retention["x"] == [1, 3] and retention["mean"] == [0.9, 0.625]
+    assert none["scalars"]["stability.steps_completed"] == {"mean": 20.0, "std": 0.0, "n": 2}
+    assert not any(path.startswith("run.") for path in none["scalars"])  # what was measured is not a result
+    assert "memory_retention.recordings" not in none["curves"]
+    assert "gradient_flow.layers.rnn_0.dL_dh_ratio" in report.read_text()
+    assert (report.parent / "diagnostics.png").stat().st_size > 0
 
 
 def test_merge_refuses_while_jobs_are_missing(tmp_path):

@@ -98,3 +98,5 @@ def test_fast_roc_auc_equals_scikit_learn_with_ties_and_is_undefined_for_one_cla
     assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
     assert roc_auc(np.array([0, 1, 1]), np.array([0.2, 0.2, 0.9])) == pytest.approx(0.75)  # (1/2 + 1) / 2
     assert np.isnan(roc_auc(np.zeros(4, int), np.arange(4.0)))
+    # unlabelled windows (-1) count neither way: only the labelled pair (0.2 vs 0.9) is ranked
+    assert roc_auc(np.array([-1, 0, 1, -1]), np.array([0.99, 0.2, 0.9, 0.0])) == 1.0
