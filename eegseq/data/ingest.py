@@ -13,7 +13,8 @@ store (:class:`~eegseq.data.store_lock.StoreLock`); a second is refused with
 left behind are deleted first.
 
 Resuming: a recording whose store file holds the same source SHA-256, written with the same reader
-options, is skipped. Its source file is re-checked when its size or modification time differs from
+options and the same events (events table rows, or annotation file size and modification time), is
+skipped. Its source file is re-checked when its size or modification time differs from
 what the store file recorded (re-hashed; a changed file fails with a checksum mismatch). A recording
 that failed for a reason of its own (a :class:`~eegseq.data.errors.RecordingError`: corrupt, wrong
 channels, events past the end, ...) is recorded in ``ingest_failures.json`` with its source's size,
@@ -136,9 +137,25 @@ class _Task:
         stat = os.stat(self.source_path)
         return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
+    def events_stat(self) -> list | dict | None:
+        """The events the store file gets: the given ones (a manifest's events table), else the size and
+        modification time of the annotation file beside the source (None when there is none)."""
+        if self.events is not None:
+            return [list(event) for event in self.events]
+        if self.source_path is None:
+            return None
+        from eegseq.data.readers.annotations import find_sidecar  # lazy: only real recordings have sidecars
+
+        sidecar = find_sidecar(Path(self.source_path))
+        if sidecar is None:
+            return None
+        stat = os.stat(sidecar)
+        return {"path": str(sidecar), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
     def identity(self) -> dict:
-        """The source and options a store file (or a failure record) was made from."""
-        return {"sha256": self.row.sha256, "options": self.options, "source": self.source_stat()}
+        """The source, events and options a store file (or a failure record) was made from."""
+        return {"sha256": self.row.sha256, "options": self.options, "source": self.source_stat(),
+                "events": self.events_stat()}
 
 
 @dataclass(frozen=True)
@@ -414,7 +431,8 @@ def _stored_if_current(task: _Task) -> _Outcome | None:
         with StoreReader(task.store_path) as store:
             made_from = store.meta.get(INGEST_META, {})
             current = task.identity()
-            if store.source_sha256 != task.row.sha256 or made_from.get("options") != current["options"]:
+            if (store.source_sha256 != task.row.sha256 or made_from.get("options") != current["options"]
+                    or made_from.get("events") != current["events"]):
                 return None
             if made_from.get("source") != current["source"] and sha256_file(task.source_path) != task.row.sha256:
                 return None  # the source changed after it was stored: the worker reports the mismatch

@@ -94,6 +94,17 @@ def test_source_changed_after_ingest_is_checked_again(tmp_path):
     assert report.skipped_existing == [] and "checksum mismatch" in dict(report.failed)["a"]
 
 
+def test_edited_events_are_stored_again(tmp_path):
+    """An events table (or an annotation file beside the recording) edited after ingest: stored again."""
+    manifest = _source(tmp_path / "raw", {"a": _signal(0)}, {"a": [Event(0.5, 0.5, "sz")]})
+    ingest(manifest, tmp_path / "store", workers=1, progress=False)
+    write_events({"a": [Event(1.0, 0.5, "sz")]}, tmp_path / "raw" / "manifest_events.csv")
+    again = ingest(manifest, tmp_path / "store", workers=1, progress=False)
+    assert again.written == ["a"]
+    with StoreReader(tmp_path / "store" / "a.h5") as store:
+        assert store.events == [Event(1.0, 0.5, "sz")]
+
+
 def test_a_failed_file_is_not_read_again_until_it_changes(tmp_path, monkeypatch):
     manifest = _source(tmp_path / "raw", {"good": _signal(0), "bad": _signal(1)})
     bad = tmp_path / "raw" / "bad.mat"
