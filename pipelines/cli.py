@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ingest":
             from eegseq.pipelines.ingest import run_ingest
 
-            prepared = run_ingest(config.data, progress=config.train.progress)
+            prepared = run_ingest(config.data, progress=config.train.progress, wait_for_store=False)
             print(f"store ready: {prepared.store_dir} (manifest {prepared.manifest.name})")
         elif args.command == "train":
             from eegseq.pipelines.evaluate import evaluate_job

@@ -47,11 +47,12 @@ def split_rows(rows: tuple[ManifestRow, ...], split: str, manifest: Path) -> lis
     return chosen
 
 
-def run_ingest(data: DataConfig, progress: bool = True, wait_for_store: bool = False) -> PreparedData:
+def run_ingest(data: DataConfig, progress: bool = True, wait_for_store: bool = True) -> PreparedData:
     """Ingest what ``data`` names (resuming: recordings already stored with the same SHA-256 are
     skipped), write the report of skipped files, and compute the normalisation statistics of the
     training split in one streaming pass (kept beside the store, recomputed when the training files
-    change). ``wait_for_store``: wait for another ingest writing the store instead of refusing."""
+    change). ``wait_for_store``: wait for another ingest writing the store (the processes of a multi-worker
+    training or of a comparison each make sure their store is ready); False refuses instead (``eegseq ingest``)."""
     store_dir = data.store_dir
     if data.source == "synthetic":
         source, layout, root = data.synthetic, "manifest", None

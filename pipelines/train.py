@@ -226,8 +226,7 @@ def train_job(config: JobConfig, run_dir: Path, resume: bool = False) -> TrainRe
 
 
 def _train(config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, continuing: bool) -> TrainResult:
-    # every worker of a multi-worker run ingests the same store: the first writes it, the others wait
-    data = run_ingest(config.data, progress=config.train.progress, wait_for_store=True)
+    data = run_ingest(config.data, progress=config.train.progress)
     plan = RunPlan.build(config, data, replicas=strategy.num_replicas_in_sync)
     plan.validate()
     trainer = Trainer(plan, run_dir, strategy)

@@ -83,7 +83,7 @@ def test_stats_follow_a_training_file_whose_content_changed(tmp_path):
         root=tmp_path, synthetic=SyntheticSpec(n_subjects=3, recordings_per_subject=1, n_samples=4000), workers=1
     )
     prepared = run_ingest(data, progress=False)
-    train = prepared.stores("train")
+    train = [prepared.store_dir / row.path for row in prepared.rows_of("train")]
     with StoreReader(train[0]) as store:
         recording = store.to_recording()
         sha = store.source_sha256
@@ -124,3 +124,16 @@ def test_each_skipped_file_is_logged_once_across_passes(tmp_path, caplog):
         f"ingest: 1 recording(s) left out as before (unchanged since they failed; reasons in "
         f"{root / 'store' / 'ingest_report.json'})"
     ]
+
+
+def test_eegseq_ingest_refuses_a_store_being_written(tmp_path, capsys):
+    """`eegseq ingest` refuses while another ingest holds the store; the jobs' own ingests wait instead."""
+    from eegseq.data.store_lock import StoreLock
+
+    args = ["ingest", "--set", f"data.root={tmp_path}", "--set", "data.synthetic.n_subjects=1",
+            "--set", "data.synthetic.recordings_per_subject=1", "--set", "data.synthetic.n_samples=1000",
+            "--set", "train.progress=false"]  # fmt: skip
+    with StoreLock(tmp_path / "store"):
+        assert main(args) == 1
+    assert "another ingest" in capsys.readouterr().err
+    assert main(args) == 0
