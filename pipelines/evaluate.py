@@ -54,7 +54,7 @@ def _evaluate(model: StreamModel, run_dir: Path, split: str, config: JobConfig |
     data = run_ingest(config.data, progress=False)
     plan = RunPlan.build(config, data, geometry=ModelGeometry.of_model(model))
     needs_validation = config.evaluation.threshold_method != "fixed"
-    plan.validate((split, "val") if needs_validation else (split,))
+    plan.validate((split, "val") if needs_validation else (split,), trains=False)
     durations = {row.id: row.n_samples / row.sfreq for row in data.rows}
     events = read_events(events_path_for(data.manifest))
 

@@ -11,20 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from eegseq.data.manifest import ManifestRow
 from eegseq.data.normalisation import ChannelStats
 from eegseq.data.schedule import equal_share
-from eegseq.data.streamer import StreamConfig
+from eegseq.data.streamer import LaneStreamer, StreamConfig
 from eegseq.models import ModelConfig, StreamModel, context_samples, receptive_field, total_stride
 from eegseq.pipelines.config import JobConfig
+from eegseq.pipelines.errors import Refused
 from eegseq.pipelines.ingest import PreparedData
 from eegseq.rnn import recording_keys
 
+RUN_SPLITS = ("train", "val", "test")  # what ``eegseq train`` reads: it trains, validates, then evaluates test
 
-class PlanError(ValueError):
-    """A config that cannot run on this store or with this model; the message names the setting."""
+
+class PlanError(Refused, ValueError):
+    """A config that cannot run on this store or with this model; the message names the setting and the fix."""
 
 
 def to_samples(seconds: float, sfreq: float) -> int:
@@ -114,10 +118,62 @@ class RunPlan:
             )
         equal_share(self.stream.lanes, 0, self.replicas, "stream.lanes", "replicas")
 
-    def validate(self, splits: tuple[str, ...] = ("train", "val")) -> None:
-        """The checks a job runs before its first step: every split it will read exists."""
+    def validate(self, splits: tuple[str, ...] = RUN_SPLITS, *, trains: bool = True) -> None:
+        """The checks a job runs before its first step, so that nothing fails after hours of training.
+
+        * every split in ``splits`` holds recordings;
+        * when the job ``trains``, the ``train`` split holds labelled windows of both classes (with one
+          class there is nothing to learn, and ``balanced`` class weights would silently be 1 and 1);
+        * when ``val`` is read and ``evaluation.threshold_method`` is not ``fixed``, ``val`` holds
+          labelled windows of both classes (the decision threshold is chosen there).
+
+        Raises:
+            PlanError: naming the split, what it lacks and the setting that fixes it.
+        """
         for split in splits:
-            self.stores(split)
+            self._check_split_exists(split)
+        if trains:
+            self._check_both_classes("train", "there is nothing to learn (balanced class weights would be 1 and 1)")
+        method = self.config.evaluation.threshold_method
+        if "val" in splits and method != "fixed":
+            self._check_both_classes(
+                "val",
+                f"evaluation.threshold_method={method!r} cannot choose a threshold there; use the fixed threshold "
+                f"(--set evaluation.threshold_method=fixed, at evaluation.fixed_threshold="
+                f"{self.config.evaluation.fixed_threshold:g})",
+            )
+
+    def _check_split_exists(self, split: str) -> None:
+        try:
+            self.rows(split)
+        except ValueError as error:
+            fix = (
+                "choose --split among the splits there are"
+                if split not in RUN_SPLITS
+                else "a run trains on 'train', validates on 'val' and is evaluated on 'test': give each split "
+                "recordings (data.split.fractions, or data.split.by with more subjects or groups than splits)"
+            )
+            raise PlanError(f"{error}; {fix}") from None
+
+    def _check_both_classes(self, split: str, consequence: str) -> None:
+        background, seizure = self.label_counts(split)
+        if background and seizure:
+            return
+        rule = self.stream.labels
+        missing = "seizure windows (label 1)" if not seizure else "background windows (label 0)"
+        raise PlanError(
+            f"the {split!r} split holds no {missing} among its {background + seizure} labelled windows "
+            f"(stream.labels: source={rule.source!r}, event_types={list(rule.event_types)}): {consequence}. "
+            f"Or put recordings of both classes in {split!r} (e.g. another --set data.split.seed=N), "
+            "or check stream.labels against the events in the store"
+        )
+
+    def label_counts(self, split: str) -> tuple[int, int]:
+        """Windows of ``split`` labelled 0 and labelled 1 (unlabelled ones excluded), from the recordings'
+        events or labels alone: no samples are read."""
+        streamer = LaneStreamer(self.stores(split), self.stream, self.stats)
+        labels = np.concatenate([streamer.window_labels(i) for i in range(len(streamer.recordings))])
+        return int((labels == 0).sum()), int((labels == 1).sum())
 
     # ---- the store ----------------------------------------------------------------------------
     @property

@@ -65,7 +65,7 @@ class Trainer:
         with strategy.scope():
             self.model = StreamModel.build(self.config.model)
         self.streamer = LaneStreamer(plan.stores("train"), plan.stream, plan.stats)
-        self.weights = class_weights(train, self.streamer)
+        self.weights = class_weights(train, plan.label_counts("train"))
         with strategy.scope():
             self.optimizer = make_optimizer(train, self.streamer.steps_in_epoch(0))
             self.optimizer.build(self.model.model.trainable_variables)

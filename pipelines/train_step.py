@@ -12,7 +12,6 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.data.streamer import LaneStreamer
 from eegseq.models import StreamModel
 from eegseq.pipelines.config import TrainConfig
 from eegseq.pipelines.plan import RunPlan
@@ -29,17 +28,17 @@ def make_optimizer(train: TrainConfig, steps_per_epoch: int) -> keras.optimizers
     return keras.optimizers.Adam(rate)
 
 
-def class_weights(train: TrainConfig, streamer: LaneStreamer) -> tuple[float, float]:
-    """(w0, w1): ``balanced`` gives each class half of the total weight over the training windows."""
+def class_weights(train: TrainConfig, counts: tuple[int, int]) -> tuple[float, float]:
+    """(w0, w1): ``balanced`` gives each class half of the total weight over the training windows.
+
+    Args:
+        counts: training windows labelled 0 and 1 (both non-zero: :meth:`RunPlan.validate` checks it).
+    """
     if isinstance(train.class_weight, dict):
         return float(train.class_weight.get(0, 1.0)), float(train.class_weight.get(1, 1.0))
     if train.class_weight == "none":
         return 1.0, 1.0
-    labels = np.concatenate([streamer.window_labels(i) for i in range(len(streamer.recordings))])
-    counts = np.array([(labels == 0).sum(), (labels == 1).sum()], np.float64)
-    if counts.min() == 0:
-        return 1.0, 1.0
-    weights = counts.sum() / (2 * counts)
+    weights = sum(counts) / (2 * np.array(counts, np.float64))
     return float(weights[0]), float(weights[1])
 
 

@@ -52,7 +52,7 @@ def test_evaluate_errors_are_clear(uninterrupted_run, tmp_path):
     missing = run_cli("evaluate", "--run-dir", str(tmp_path))
     assert missing.returncode == 2 and f"{tmp_path / 'model.keras'} does not exist" in missing.stderr
     bogus = run_cli("evaluate", "--run-dir", str(uninterrupted_run), "--split", "bogus")
-    assert bogus.returncode == 1 and "split 'bogus' does not exist" in bogus.stderr and "'test'" in bogus.stderr
+    assert bogus.returncode == 2 and "split 'bogus' does not exist" in bogus.stderr and "'test'" in bogus.stderr
 
 
 def test_bad_config_exits_2_naming_the_field(tmp_path):
