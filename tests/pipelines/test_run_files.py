@@ -57,7 +57,7 @@ def test_config_changes_lists_every_changed_field_but_not_the_harmless_ones():
             "data.synthetic.seed=4",
             "train.progress=true",
             "data.workers=3",
-            "compare.presets=[gal]",
+            "compare.seeds=[5, 6]",
         ],
     )
     assert config_changes(saved, new) == ["data.synthetic.seed: 3 -> 4", "model.rnn.units: 8 -> 16"]
