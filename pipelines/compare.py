@@ -23,7 +23,8 @@ def compare_job(config: JobConfig, run_dir: Path, shard: Shard | None = None, pr
         The report's path, or None for a shard (merge with :func:`merge_report` when all are done).
     """
     record_shared_config(run_dir, config)
-    # One ingest before any job: jobs (and local processes) then find the store complete.
+    # One ingest before any job (shards started together wait for the one that writes the store):
+    # jobs and local processes then find the store complete.
     run_ingest(config.data, progress=config.train.progress)
     whole = shard is None
     shard = shard or Shard(0, 1)
