@@ -11,6 +11,7 @@ from eegseq.data.ingest import STORE_MANIFEST, MixedRatesError, ingest
 from eegseq.data.manifest import ManifestRow, load_manifest
 from eegseq.data.normalisation import ChannelStats, compute_channel_stats
 from eegseq.data.store import store_fingerprint
+from eegseq.data.store_lock import StoreLock
 from eegseq.files import atomic_write_json
 from eegseq.pipelines.config import ConfigError, DataConfig
 
@@ -82,16 +83,6 @@ def run_ingest(data: DataConfig, progress: bool = True, wait_for_store: bool = T
         )
     except MixedRatesError as error:
         raise ConfigError(f"data.target_sfreq: {error}") from None
-    atomic_write_json(
-        store_dir / REPORT_FILE,
-        {
-            "written": report.written,
-            "skipped_existing": report.skipped_existing,
-            "failed": [{"recording": rid, "reason": why} for rid, why in report.failed],
-            "failed_before": [{"recording": rid, "reason": why} for rid, why in report.failed_before],
-            "warnings": [{"recording": rid, "warning": what} for rid, what in report.warnings],
-        },
-    )
     # Each problem is logged by the pass that finds it; later passes (evaluate's, a second ingest) only count.
     for rid, why in report.failed:
         log.warning("ingest skipped %s: %s", rid, why)
@@ -110,10 +101,23 @@ def run_ingest(data: DataConfig, progress: bool = True, wait_for_store: bool = T
     stats_path, key_path = store_dir / STATS_FILE, store_dir / STATS_KEY_FILE
     # keyed on the training files' contents, not their names: a rewritten recording changes the key
     key = {path.name: store_fingerprint(path) for path in train}
-    if stats_path.exists() and key_path.exists() and json.loads(key_path.read_text()) == key:
-        stats = ChannelStats.load(stats_path)
-    else:
-        stats = compute_channel_stats(train)
-        stats.save(stats_path)
-        atomic_write_json(key_path, key)  # the training files these statistics belong to
+    # Written under the store's lock: an ingest that holds it removes the temporary files it finds in the
+    # store (a killed writer's), which would include these writes' temporaries if they ran beside it.
+    with StoreLock(store_dir, wait=True):
+        atomic_write_json(
+            store_dir / REPORT_FILE,
+            {
+                "written": report.written,
+                "skipped_existing": report.skipped_existing,
+                "failed": [{"recording": rid, "reason": why} for rid, why in report.failed],
+                "failed_before": [{"recording": rid, "reason": why} for rid, why in report.failed_before],
+                "warnings": [{"recording": rid, "warning": what} for rid, what in report.warnings],
+            },
+        )
+        if stats_path.exists() and key_path.exists() and json.loads(key_path.read_text()) == key:
+            stats = ChannelStats.load(stats_path)
+        else:
+            stats = compute_channel_stats(train)
+            stats.save(stats_path)
+            atomic_write_json(key_path, key)  # the training files these statistics belong to
     return PreparedData(store_dir, manifest, rows, stats)
