@@ -42,6 +42,13 @@ def class_weights(train: TrainConfig, counts: tuple[int, int]) -> tuple[float, f
     return float(weights[0]), float(weights[1])
 
 
+def loss_weights(label: tf.Tensor, valid: tf.Tensor, weights: tuple[float, float]) -> tf.Tensor:
+    """Per-window loss weight, shape ``(lanes,)``: ``weights[1]`` on seizure windows, ``weights[0]`` on
+    background, 0 on invalid windows and unlabelled ones (label -1: padding, a seizure's unclear margin)."""
+    w0, w1 = weights
+    return valid * tf.cast(label >= 0, tf.float32) * tf.where(label > 0, w1, w0)
+
+
 class TrainStep:
     """The compiled training step of ``model`` on the plan's lanes (see the module docstring).
 
@@ -67,8 +74,7 @@ class TrainStep:
         train = self.plan.config.train
         keys = self.plan.mask_keys(batch["recording_id"], batch["epoch"])
         labels = tf.cast(tf.maximum(batch["label"], 0), tf.float32)
-        w0, w1 = self.weights
-        weight = batch["valid"] * tf.cast(batch["label"] >= 0, tf.float32) * tf.where(labels > 0, w1, w0)
+        weight = loss_weights(batch["label"], batch["valid"], self.weights)
         variables = self.model.model.trainable_variables
         with tf.GradientTape() as tape:
             logits, step_logits, new_state = self.model(batch["signal"], batch["reset"], keys, state, training=True)

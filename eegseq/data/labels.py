@@ -16,10 +16,12 @@ NO_LABEL = -1
 class LabelRule(BaseModel):
     """How a window gets its integer label (``-1`` = no label, carries no loss).
 
-    * ``source="events"``: 1 when the window overlaps events whose type is one of
-      ``event_types`` (or starts with ``type + "_"``, e.g. ``sz_foc``), else 0. With
-      ``min_overlap == 0`` any overlap counts; otherwise the covered fraction of the window's
-      real samples must be ``>= min_overlap``.
+    * ``source="events"``: 1 when events whose type is one of ``event_types`` (or starts
+      with ``type + "_"``, e.g. ``sz_foc``) cover at least ``min_overlap`` of the window's real
+      samples (with ``min_overlap == 0``: any overlap), 0 when they do not touch it, and ``-1``
+      (unlabelled) when they cover a positive fraction under ``min_overlap``: a window that only
+      grazes a seizure's unclear margin is neither seizure nor background, carries no loss and
+      no window metric, and is still streamed so the state stays continuous.
     * ``source="recording"``: the recording's label (``-1`` if it has none). With
       ``scored_event`` set, only windows overlapping an event of that type (same overlap rule)
       keep it; the others get ``-1`` (the long-memory variant scores only its ``"score"`` span).
@@ -49,7 +51,10 @@ def window_labels(
 
 def _label(rule: LabelRule, events: Sequence[Event], label: int | None, sfreq: float, start: int, stop: int) -> int:
     if rule.source == "events":
-        return int(_overlaps(rule, events, sfreq, start, stop, rule.event_types))
+        covered = _covered(events, sfreq, start, stop, rule.event_types)
+        if covered == 0:
+            return 0
+        return 1 if covered >= rule.min_overlap * (stop - start) else NO_LABEL
     if label is None:
         return NO_LABEL
     if rule.scored_event is not None and not _overlaps(rule, events, sfreq, start, stop, (rule.scored_event,)):
@@ -61,6 +66,14 @@ def _overlaps(
     rule: LabelRule, events: Sequence[Event], sfreq: float, start: int, stop: int, types: tuple[str, ...]
 ) -> bool:
     """Whether events of ``types`` cover samples ``[start, stop)`` per the rule's ``min_overlap``."""
+    covered = _covered(events, sfreq, start, stop, types)
+    if rule.min_overlap == 0:
+        return covered > 0
+    return covered >= rule.min_overlap * (stop - start)
+
+
+def _covered(events: Sequence[Event], sfreq: float, start: int, stop: int, types: tuple[str, ...]) -> float:
+    """Samples of ``[start, stop)`` covered by the union of the events of ``types``."""
     spans = sorted(
         (e.onset * sfreq, e.offset * sfreq)
         for e in events
@@ -72,6 +85,4 @@ def _overlaps(
         if hi > lo:
             covered += hi - lo
             reach = hi
-    if rule.min_overlap == 0:
-        return covered > 0
-    return covered >= rule.min_overlap * (stop - start)
+    return covered
