@@ -40,10 +40,17 @@ class ScoredWindows:
             end = start + batch["length"][lane] / self.sfreq
             self.rows.append((rid, start, end, float(probability), int(batch["label"][lane])))
 
-    def predictions(self) -> WindowPredictions:
-        """The windows of recordings with at least one labelled window, sorted by recording then time."""
-        labelled = {row[0] for row in self.rows if row[4] >= 0}
-        rows = sorted((row for row in self.rows if row[0] in labelled), key=lambda row: (row[0], row[1]))
+    def predictions(self, probability: np.ndarray | None = None) -> WindowPredictions:
+        """The windows of recordings with at least one labelled window, sorted by recording then time.
+
+        ``probability``, shape ``(windows added,)`` in the order they were added, replaces the
+        probabilities given to :meth:`add` (a classifier that scores a whole split at once).
+        """
+        rows = self.rows
+        if probability is not None:
+            rows = [(*row[:3], float(p), row[4]) for row, p in zip(rows, probability, strict=True)]
+        labelled = {row[0] for row in rows if row[4] >= 0}
+        rows = sorted((row for row in rows if row[0] in labelled), key=lambda row: (row[0], row[1]))
         recording, start, end, probability, label = (list(column) for column in zip(*rows)) if rows else ([],) * 5
         return WindowPredictions(
             recording=np.array(recording, dtype=str),
