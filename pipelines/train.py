@@ -41,12 +41,14 @@ log = logging.getLogger(__name__)
 class TrainingStopped(RuntimeError):
     """Training stopped before its end (divergence, a non-finite loss); the last good checkpoint is kept.
 
-    ``step`` is the (1-based) training step at which it stopped, when known.
+    Attributes:
+        reason: ``"non_finite"`` or ``"diverged"`` (see :func:`loss_problem`), None for a stop by signal.
+        step: the global step (1-based) whose loss stopped training, None for a stop by signal.
     """
 
-    def __init__(self, message: str, step: int | None = None):
+    def __init__(self, message: str, reason: str | None = None, step: int | None = None):
         super().__init__(message)
-        self.step = step
+        self.reason, self.step = reason, step
 
 
 class StoppedBySignal(TrainingStopped):
@@ -151,10 +153,12 @@ class Trainer:
         """Stop before anything of a bad step is saved (see :func:`loss_problem`)."""
         problem = loss_problem(loss, progress.recent_losses, self.weights, self.config.train.divergence_factor)
         if problem:
+            step = progress.global_step + 1
             raise TrainingStopped(
-                f"{problem} at step {progress.global_step + 1}; stopped, keeping the last good checkpoint in "
+                f"{problem} at step {step}; stopped, keeping the last good checkpoint in "
                 f"{self.checkpointer.directory} (lower train.learning_rate or set train.clip_norm)",
-                step=progress.global_step + 1,
+                reason="diverged" if math.isfinite(loss) else "non_finite",
+                step=step,
             )
 
     def _end_epoch(self, epoch: int, progress: Progress, writer) -> None:
@@ -232,8 +236,16 @@ def _train(config: JobConfig, run_dir: Path, strategy: tf.distribute.Strategy, c
     trainer = Trainer(plan, run_dir, strategy)
     if trainer.is_chief and not continuing:
         record_run(run_dir, config)
-    progress = trainer.run()
+    try:
+        progress = trainer.run()
+    except TrainingStopped as stopped:
+        if trainer.is_chief and stopped.reason is not None:
+            # Machine-readable for `compare`: which runs diverged, and when.
+            record = {"reason": stopped.reason, "step": stopped.step, "message": str(stopped)}
+            atomic_write_json(run_dir / "metrics.json", {"training": {"stopped": record}})
+        raise
     summary = {
+        "stopped": None,
         "steps": progress.global_step,
         "epochs_completed": len(progress.history),
         "best_epoch": progress.best_epoch,
