@@ -1,0 +1,238 @@
+"""Per-run diagnostics of what a recurrent-dropout variant does to state, gradients and memory.
+
+``diagnose_run(run_dir)`` loads a trained run (``model.keras``, ``config.yaml``, ``metrics.json``),
+measures it on held-out recordings and writes ``<run_dir>/diagnostics/``:
+
+* ``diagnostics.json``: every number (schema below and in ``docs/compare.md``, "Diagnostics");
+* ``state_scale.csv``, ``gradient_flow.csv``, ``memory_retention.csv``: the curves, one row per point;
+* ``state_scale.png``, ``gradient_flow.png``, ``memory_retention.png``: their plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+import eegseq  # noqa: F401  (registers the custom layers for load_model)
+from eegseq.data.streamer import LaneStreamer
+from eegseq.models import StreamModel
+from eegseq.pipelines.config import JobConfig, load_config, stream_config
+from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text
+from eegseq.pipelines.train import lane_keys
+
+SCHEMA = "eegseq.diagnostics/1"
+OUTPUT_DIR = "diagnostics"
+
+
+def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, config: JobConfig | None = None) -> Path:
+    """Measure a trained run and write ``<run_dir>/diagnostics/``; returns that folder.
+
+    Args:
+        run_dir: a finished (or stopped) training run.
+        split: the held-out split measured.
+        max_recordings: at most this many recordings of ``split`` (the first in manifest order) are
+            played side by side, one lane each.
+        config: defaults to the run's own ``config.yaml``.
+
+    ``diagnostics.json`` (schema ``"eegseq.diagnostics/1"``; lists of equal length are curves;
+    a diagnostic that does not apply to the run, or could not be measured, is ``null``)::
+
+        schema: "eegseq.diagnostics/1"
+        run: {implementation: "eegseq" | "tf_keras_builtin", cell: "lstm" | "gru",
+              dropout: {preset, rate, ...} (the config's model.rnn.dropout), seed: train.seed,
+              split, recordings: [ids measured], window_steps: RNN steps per window,
+              step_seconds: seconds of signal per RNN step}
+        stability: {stopped: bool, reason: "non_finite" | "diverged" | null,
+                    step: 1-based global step of the stop | null, steps_completed: int}
+        state_scale: {layers: {<rnn layer>: {time_s: [...], h_inference: [...], h_training: [...],
+                                             c_inference: [...] | null, c_training: [...] | null,
+                                             h_ratio: float, c_ratio: float | null}}}
+            Norms are the L2 norm over a layer's units of the carried state at the end of each
+            window (time_s: seconds from the recording's start), averaged over recordings; the
+            same recordings streamed once in inference mode and once in training mode (the
+            variant's own masks, as in training). ``*_ratio``: mean training norm / mean inference norm.
+        gradient_flow: {loss: "window cross-entropy", layers: {<rnn layer>: {lag_steps: [0, 1, ...],
+                        dL_dh: [...], dL_dc: [...] | null, dL_dh_ratio: float, dL_dc_ratio: float | null}}}
+            ||dL/dh_{T-k}||, ||dL/dc_{T-k}|| (L2 over units) of the loss of one window whose last step
+            is T, against the lag k in RNN steps, in training mode with the variant's own masks,
+            averaged over recordings; ``*_ratio``: the norm at the largest lag / the norm at lag 1.
+        memory_retention: {separation_windows: [...], accuracy: [...], recordings: [...]} | null
+            On the delayed-recall task: accuracy of the scored windows (threshold 0.5) against how
+            many windows separate the evidence from the score; ``recordings``: how many at each separation.
+        mask_changes: {compiled: {changes, step_change_fraction, call_change_fraction, drop_fraction},
+                       eager: {...}} | null
+            ``tf_keras_builtin`` only, measured on a probe copy of the stock layer: ``changes`` is
+            "timestep" | "window" | "never"; the fractions (in [0, 1]) are of consecutive step pairs
+            whose mask differs inside a call, of steps whose mask differs between two calls, and of
+            dropped units.
+    """
+    run_dir = Path(run_dir)
+    if config is None:
+        config = load_config(run_dir / "config.yaml")
+    out = run_dir / OUTPUT_DIR
+    report = {"schema": SCHEMA, "stability": stability(run_dir)}
+    model_path = run_dir / "model.keras"
+    if not model_path.exists():
+        raise FileNotFoundError(f"{run_dir} holds no model.keras: train first (eegseq train --run-dir {run_dir})")
+    model = StreamModel(keras.models.load_model(model_path))
+    data = run_ingest(config.data, progress=False)
+    stores = data.stores(split)[:max_recordings]
+    stream = stream_config(config, data.sfreq, model.context).model_copy(update={"lanes": len(stores)})
+    model.check_window(stream.window)
+    streamer = LaneStreamer(stores, stream, data.stats)
+    report["run"] = {
+        "implementation": getattr(config.model.rnn, "implementation", "eegseq"),
+        "cell": config.model.rnn.cell,
+        "dropout": config.model.rnn.dropout.model_dump(mode="json"),
+        "seed": config.train.seed,
+        "split": split,
+        "recordings": [recording.id for recording in streamer.recordings],
+        "window_steps": stream.window // model.stride,
+        "step_seconds": model.stride / data.sfreq,
+    }
+    report["state_scale"] = state_scale(model, streamer, config.train.seed, data.sfreq)
+    report["gradient_flow"] = None
+    report["memory_retention"] = None
+    report["mask_changes"] = None
+    _write_outputs(out, report)
+    return out
+
+
+def stability(run_dir: Path) -> dict:
+    """Whether and where training stopped, from ``metrics.json`` (``training.stopped``)."""
+    path = run_dir / "metrics.json"
+    training = json.loads(path.read_text()).get("training", {}) if path.exists() else {}
+    stopped = training.get("stopped")
+    return {
+        "stopped": stopped is not None,
+        "reason": None if stopped is None else stopped["reason"],
+        "step": None if stopped is None else stopped["step"],
+        "steps_completed": training.get("steps", 0 if stopped is None else stopped["step"] - 1),
+    }
+
+
+def state_scale(model: StreamModel, streamer: LaneStreamer, seed: int, sfreq: float) -> dict:
+    """Per-layer norms of the carried ``h`` and ``c`` at each window end, inference against training mode."""
+    infer = tf.function(lambda s, r, k, state: model(s, r, k, state, training=False))
+    train = tf.function(lambda s, r, k, state: model(s, r, k, state, training=True))
+    lanes = streamer.config.lanes
+    states = {"inference": model.initial_state(lanes), "training": model.initial_state(lanes)}
+    sums: dict[tuple[str, str], list[float]] = {}
+    counts: list[int] = []
+    for batch in streamer.batches(epochs=1):
+        playing = np.array([bool(rid) for rid in batch["recording_id"]])
+        keys = lane_keys(tf.constant(batch["recording_id"]), tf.constant(0, tf.int64), seed)
+        for mode, run in (("inference", infer), ("training", train)):
+            _, _, states[mode] = run(batch["signal"], batch["reset"], keys, states[mode])
+            for name in model.state_names:
+                norms = tf.norm(states[mode][name], axis=-1).numpy() if name.endswith(("__h", "__c")) else None
+                if norms is not None:
+                    sums.setdefault((name, mode), []).append(float(norms[playing].sum()))
+        counts.append(int(playing.sum()))
+    window_seconds = streamer.config.window / sfreq
+    count = np.maximum(np.asarray(counts, np.float64), 1)
+    time_s = ((np.arange(len(counts)) + 1) * window_seconds).tolist()
+    layers: dict[str, dict] = {}
+    for layer in model.rnn_layers:
+        entry: dict = {"time_s": time_s}
+        for state in ("h", "c"):
+            name = f"{layer.name}__{state}"
+            if (name, "inference") not in sums:
+                entry.update({f"{state}_inference": None, f"{state}_training": None, f"{state}_ratio": None})
+                continue
+            inference = np.asarray(sums[(name, "inference")]) / count
+            training = np.asarray(sums[(name, "training")]) / count
+            entry[f"{state}_inference"] = inference.tolist()
+            entry[f"{state}_training"] = training.tolist()
+            entry[f"{state}_ratio"] = float(training.mean() / max(inference.mean(), 1e-12))
+        layers[layer.name] = entry
+    return {"layers": layers}
+
+
+# ---- outputs ----------------------------------------------------------------------------------
+def _csv_text(header: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _curve_rows(layers: dict, x: str, columns: list[str]) -> tuple[list[str], list[list]]:
+    rows = []
+    for layer, entry in layers.items():
+        present = [c for c in columns if entry.get(c) is not None]
+        for i, value in enumerate(entry[x]):
+            rows.append([layer, value] + [entry[c][i] if c in present else "" for c in columns])
+    return ["layer", x, *columns], rows
+
+
+def _figure(title: str) -> tuple[Figure, object]:
+    figure = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    return figure, axes
+
+
+def _write_png(figure: Figure, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(temporary)
+    temporary.replace(path)
+
+
+def _write_outputs(out: Path, report: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    scale = report.get("state_scale")
+    if scale:
+        columns = ["h_inference", "h_training", "c_inference", "c_training"]
+        header, rows = _curve_rows(scale["layers"], "time_s", columns)
+        atomic_write_text(out / "state_scale.csv", _csv_text(header, rows))
+        figure, axes = _figure("state norm along the recording")
+        for layer, entry in scale["layers"].items():
+            for state in ("h", "c"):
+                for mode, style in (("inference", "-"), ("training", "--")):
+                    values = entry.get(f"{state}_{mode}")
+                    if values is not None:
+                        axes.plot(entry["time_s"], values, style, label=f"{layer} {state} {mode}")
+        axes.set_xlabel("time in recording (s)")
+        axes.set_ylabel("mean L2 norm over units")
+        axes.legend(fontsize="small")
+        _write_png(figure, out / "state_scale.png")
+    flow = report.get("gradient_flow")
+    if flow:
+        header, rows = _curve_rows(flow["layers"], "lag_steps", ["dL_dh", "dL_dc"])
+        atomic_write_text(out / "gradient_flow.csv", _csv_text(header, rows))
+        figure, axes = _figure("gradient flow inside a window (training mode)")
+        for layer, entry in flow["layers"].items():
+            for state in ("h", "c"):
+                values = entry.get(f"dL_d{state}")
+                if values is not None:
+                    axes.semilogy(entry["lag_steps"][1:], np.maximum(values[1:], 1e-30), label=f"{layer} dL/d{state}")
+        axes.set_xlabel("lag k (RNN steps)")
+        axes.set_ylabel("mean ||dL/d state_{T-k}||")
+        axes.legend(fontsize="small")
+        _write_png(figure, out / "gradient_flow.png")
+    retention = report.get("memory_retention")
+    if retention:
+        rows = list(zip(retention["separation_windows"], retention["accuracy"], retention["recordings"]))
+        atomic_write_text(
+            out / "memory_retention.csv", _csv_text(["separation_windows", "accuracy", "recordings"], rows)
+        )
+        figure, axes = _figure("memory retention (delayed recall)")
+        axes.plot(retention["separation_windows"], retention["accuracy"], "o-")
+        axes.axhline(0.5, color="grey", lw=0.5)
+        axes.set_xlabel("windows between evidence and score")
+        axes.set_ylabel("accuracy")
+        axes.set_ylim(0, 1)
+        _write_png(figure, out / "memory_retention.png")
+    atomic_write_json(out / "diagnostics.json", report)
