@@ -13,5 +13,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "config": ["ConvBlockConfig", "DropoutConfig", "ModelConfig", "RNNLayerOverride", "RNNStackConfig"],
         "frontend": ["context_samples", "receptive_field", "total_stride"],
         "network": ["LastStep", "StreamModel", "build_model", "predict_recording"],
+        "stock": ["StockStreamRNN"],
     },
 )

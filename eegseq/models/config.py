@@ -63,8 +63,11 @@ class RNNLayerOverride(_Strict):
 
 
 class RNNStackConfig(_Strict):
-    """N stacked ``StreamRNN`` layers."""
+    """N stacked recurrent layers: ``StreamRNN`` (``implementation="eegseq"``) or, as the baseline
+    ``"tf_keras_builtin"``, the stock ``tf_keras`` LSTM/GRU, whose ``recurrent_dropout`` and ``dropout``
+    take the dropout setting's ``rate`` and ``input_rate`` (its scheme, scope and scaling do not apply)."""
 
+    implementation: Literal["eegseq", "tf_keras_builtin"] = "eegseq"
     layers: int = Field(default=2, gt=0)
     cell: Literal["lstm", "gru"] = "lstm"
     units: int = Field(default=64, gt=0)

@@ -20,9 +20,11 @@ import tf_keras as keras
 
 from eegseq.models.config import ConvBlockConfig, ModelConfig
 from eegseq.models.frontend import context_samples, frontend_layers, receptive_field, total_stride
+from eegseq.models.stock import StockStreamRNN
 from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN
 
 CELLS = {"lstm": DropoutLSTMCell, "gru": DropoutGRUCell}
+RNN_LAYERS = (StreamRNN, StockStreamRNN)
 
 
 @keras.utils.register_keras_serializable(package="eegseq")
@@ -33,7 +35,7 @@ class LastStep(keras.layers.Layer):
         return inputs[:, -1]
 
 
-def _state_inputs(layer: StreamRNN) -> dict[str, keras.Input]:
+def _state_inputs(layer: StreamRNN | StockStreamRNN) -> dict[str, keras.Input]:
     specimen = layer.get_initial_state(1)
     return {
         f"{layer.name}__{name}": keras.Input(tensor.shape[1:], dtype=tensor.dtype, name=f"{layer.name}__{name}")
@@ -62,14 +64,31 @@ def build_model(config: ModelConfig) -> keras.Model:
             # are keyed like the recurrent ones, so streams, replicas and resumed runs draw the same.
             dropout = dropout.model_copy(update={"input_rate": config.rnn.between_dropout})
         last = index == config.rnn.layers - 1
-        cell = CELLS[cell_name](units, dropout.spec())
-        layer = StreamRNN(
-            cell,
-            return_sequences=not last or config.step_head,
-            return_state=True,
-            seed=config.seed * 1000 + index,
-            name=f"rnn_{index}",
-        )
+        seed = config.seed * 1000 + index
+        # Seeded initializers: both implementations start from the same kernels for the same seed.
+        initializers = {
+            "kernel_initializer": keras.initializers.GlorotUniform(seed=seed),
+            "recurrent_initializer": keras.initializers.Orthogonal(seed=seed),
+        }
+        if config.rnn.implementation == "tf_keras_builtin":
+            spec = dropout.spec()
+            layer = StockStreamRNN(
+                cell_name,
+                units,
+                recurrent_dropout=spec.rate,
+                dropout=spec.input_rate,
+                return_sequences=not last or config.step_head,
+                name=f"rnn_{index}",
+                **initializers,
+            )
+        else:
+            layer = StreamRNN(
+                CELLS[cell_name](units, dropout.spec(), **initializers),
+                return_sequences=not last or config.step_head,
+                return_state=True,
+                seed=seed,
+                name=f"rnn_{index}",
+            )
         layer.build((None, None, features))
         state_inputs = _state_inputs(layer)
         inputs.update(state_inputs)
@@ -105,7 +124,7 @@ class StreamModel:
         self.receptive_field = receptive_field(blocks)
         self.stride = total_stride(blocks)
         self.context = context_samples(blocks)
-        self.rnn_layers = [layer for layer in model.layers if isinstance(layer, StreamRNN)]
+        self.rnn_layers = [layer for layer in model.layers if isinstance(layer, RNN_LAYERS)]
         self.state_names = [f"{layer.name}__{name}" for layer in self.rnn_layers for name in layer.state_names]
 
     @classmethod

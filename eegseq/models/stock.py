@@ -1,0 +1,95 @@
+"""The stock ``tf_keras`` LSTM / GRU as a stream layer: the ``tf_keras_builtin`` baseline variant.
+
+It exists to compare eegseq's dropout schemes against what users run today: the stock layer with
+``recurrent_dropout``, its masks drawn however the stock layer draws them (see
+``eegseq.rnn.diagnostics.stock_mask_changes``), inside the same model, trained by the same compiled
+step, its state carried across windows by the same explicit state passing as
+:class:`~eegseq.rnn.StreamRNN` (``h`` and ``c`` only: the stock layer carries no masks).
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tf_keras as keras
+
+STOCK_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+@keras.utils.register_keras_serializable(package="eegseq")
+class StockStreamRNN(keras.layers.Layer):
+    """``tf_keras.layers.LSTM`` / ``GRU`` with a lane reset, called like :class:`~eegseq.rnn.StreamRNN`.
+
+    Args:
+        cell: ``"lstm"`` or ``"gru"`` (``reset_after=True``, Keras' default).
+        units: hidden size.
+        recurrent_dropout: the stock layer's ``recurrent_dropout``.
+        dropout: the stock layer's input ``dropout``.
+        return_sequences: return ``(batch, steps, units)`` instead of the last output.
+        kernel_initializer, recurrent_initializer: as in Keras (the model passes seeded ones).
+
+    Call args: ``inputs (batch, steps, features)``, ``reset (batch,)`` (1 zeroes a lane's state first),
+    ``lane_keys`` (ignored: the stock masks are not keyed), ``initial_state`` (``[h, c]`` / ``[h]``),
+    ``training``. Returns ``[output, *new_states]``.
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        units: int,
+        recurrent_dropout: float = 0.0,
+        dropout: float = 0.0,
+        return_sequences: bool = False,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if cell not in STOCK_LAYERS:
+            raise ValueError(f"cell={cell!r} is not valid; expected one of {sorted(STOCK_LAYERS)}")
+        self.cell_name, self.units = cell, int(units)
+        self.recurrent_dropout, self.dropout = float(recurrent_dropout), float(dropout)
+        self.return_sequences = return_sequences
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.rnn = STOCK_LAYERS[cell](
+            self.units,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            return_sequences=return_sequences,
+            return_state=True,
+            kernel_initializer=self.kernel_initializer,
+            recurrent_initializer=self.recurrent_initializer,
+            name=cell,
+        )
+
+    @property
+    def state_names(self) -> list[str]:
+        return ["h", "c"] if self.cell_name == "lstm" else ["h"]
+
+    def get_initial_state(self, batch_size) -> list[tf.Tensor]:
+        return [tf.zeros((batch_size, self.units)) for _ in self.state_names]
+
+    def build(self, input_shape):
+        self.rnn.build(tf.TensorShape(input_shape))
+        self.built = True
+
+    def call(self, inputs, reset=None, lane_keys=None, initial_state=None, training=None):
+        batch = tf.shape(inputs)[0]
+        states = self.get_initial_state(batch) if initial_state is None else list(initial_state)
+        if reset is not None:
+            keep = 1.0 - tf.cast(tf.reshape(reset, (-1, 1)), tf.float32)
+            states = [state * keep for state in states]
+        return list(self.rnn(inputs, initial_state=states, training=training))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            cell=self.cell_name,
+            units=self.units,
+            recurrent_dropout=self.recurrent_dropout,
+            dropout=self.dropout,
+            return_sequences=self.return_sequences,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
+        )
+        return config

@@ -1,0 +1,76 @@
+"""The ``tf_keras_builtin`` variant: the stock layer inside the same stream model."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+from eegseq.models import ConvBlockConfig, ModelConfig, StockStreamRNN, StreamModel, predict_recording
+
+
+def config(implementation: str, cell: str = "lstm", preset: str = "none", rate=None, seed: int = 7) -> ModelConfig:
+    return ModelConfig(
+        channels=3,
+        frontend=[
+            ConvBlockConfig(filters=4, kernel_size=5, stride=2),
+            ConvBlockConfig(filters=4, kernel_size=3, stride=3),
+        ],
+        rnn={
+            "implementation": implementation,
+            "layers": 2,
+            "cell": cell,
+            "units": 5,
+            "dropout": {"preset": preset, "rate": rate},
+            "between_dropout": 0.0,
+        },
+        step_head=True,
+        seed=seed,
+    )
+
+
+def weights_by_layer(model: StreamModel) -> dict[str, list[np.ndarray]]:
+    return {layer.name: layer.get_weights() for layer in model.model.layers if layer.get_weights()}
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_same_seed_gives_the_same_initial_weights(cell):
+    keras.utils.set_random_seed(0)
+    ours = weights_by_layer(StreamModel.build(config("eegseq", cell, "semeniuta", 0.25)))
+    keras.utils.set_random_seed(0)
+    stock = weights_by_layer(StreamModel.build(config("tf_keras_builtin", cell, "semeniuta", 0.25)))
+    assert sorted(ours) == sorted(stock) == ["conv_0", "conv_1", "head", "rnn_0", "rnn_1"]
+    for name in ours:
+        for a, b in zip(ours[name], stock[name], strict=True):
+            np.testing.assert_array_equal(a, b)
+    keras.utils.set_random_seed(0)
+    other_seed = weights_by_layer(StreamModel.build(config("tf_keras_builtin", cell, "semeniuta", 0.25, seed=8)))
+    assert not np.array_equal(other_seed["rnn_0"][0], stock["rnn_0"][0])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_without_dropout_the_stock_model_streams_like_ours(cell):
+    """With the same weights and no dropout, the stock layer is the reference our cells reproduce."""
+    ours = StreamModel.build(config("eegseq", cell))
+    stock = StreamModel.build(config("tf_keras_builtin", cell))
+    stock.model.set_weights(ours.model.get_weights())
+    signal = np.random.default_rng(0).standard_normal((96, 3)).astype(np.float32)
+    np.testing.assert_allclose(predict_recording(stock, signal, 24), predict_recording(ours, signal, 24), atol=1e-5)
+    # reset zeroes a lane's carried state: a fresh recording equals a fresh start
+    padded = np.concatenate([np.zeros((1, stock.context, 3), np.float32), signal[None, :24]], 1)
+    used = {name: tf.ones_like(value) for name, value in stock.initial_state(1).items()}
+    reset, keys = np.ones(1, np.float32), np.zeros(1, np.int64)
+    after_reset = stock(padded, reset, keys, used)[0].numpy()
+    fresh = stock(padded, reset, keys, stock.initial_state(1))[0].numpy()
+    np.testing.assert_array_equal(after_reset, fresh)
+
+
+def test_stock_layer_keeps_its_recurrent_dropout_and_reloads(tmp_path):
+    model = StreamModel.build(config("tf_keras_builtin", "lstm", "keras", 0.3))
+    layers = [layer for layer in model.model.layers if isinstance(layer, StockStreamRNN)]
+    assert [layer.rnn.recurrent_dropout for layer in layers] == [0.3, 0.3]
+    assert model.state_names == ["rnn_0__h", "rnn_0__c", "rnn_1__h", "rnn_1__c"]
+    model.model.save(tmp_path / "model.keras")
+    loaded = StreamModel(keras.models.load_model(tmp_path / "model.keras"))
+    assert loaded.state_names == model.state_names
+    for a, b in zip(loaded.model.get_weights(), model.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
