@@ -21,7 +21,6 @@ import tf_keras as keras
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-import eegseq  # noqa: F401  (registers the custom layers for load_model)
 from eegseq.data.streamer import LaneStreamer
 from eegseq.models import StreamModel
 from eegseq.pipelines.config import JobConfig, load_config, stream_config
