@@ -22,10 +22,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from eegseq.data.streamer import LaneStreamer
+from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
 from eegseq.models import StreamModel
 from eegseq.pipelines.config import JobConfig, load_config, stream_config
 from eegseq.pipelines.ingest import run_ingest
-from eegseq.pipelines.run_dir import atomic_write_json, atomic_write_text
 from eegseq.pipelines.train import lane_keys
 
 SCHEMA = "eegseq.diagnostics/1"
@@ -89,7 +89,7 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
     model.check_window(stream.window)
     streamer = LaneStreamer(stores, stream, data.stats)
     report["run"] = {
-        "implementation": getattr(config.model.rnn, "implementation", "eegseq"),
+        "implementation": config.model.rnn.implementation,
         "cell": config.model.rnn.cell,
         "dropout": config.model.rnn.dropout.model_dump(mode="json"),
         "seed": config.train.seed,
@@ -184,9 +184,8 @@ def _figure(title: str) -> tuple[Figure, object]:
 
 
 def _write_png(figure: Figure, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary)
-    temporary.replace(path)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
 
 
 def _write_outputs(out: Path, report: dict) -> None:
