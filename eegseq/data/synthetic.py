@@ -20,6 +20,11 @@ Each recording is a float32 ``(n_samples, n_channels)`` array in microvolts made
 * variant ``"long_memory"``: the label (0/1) is only visible in a 2 s burst (7 Hz for 0,
   13 Hz for 1) in the first tenth of the recording (event ``"evidence"``), and it is scored
   only in the last tenth (event ``"score"``): a model must carry memory across the recording.
+* variant ``"delayed_recall"``: the same cue (event ``"evidence"``) anywhere before the scored span,
+  which is the last ``spec.score_seconds`` of the recording (event ``"score"``; set it to the stream
+  window so that exactly the last window is scored); distractor bursts at 10 Hz (Poisson, mean 2)
+  carry no information. How many windows separate the cue from the score varies uniformly
+  across recordings, so accuracy against that separation measures how long a model retains memory.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eegseq.data.recording import Event, Recording
 
@@ -44,6 +49,9 @@ _BLINK_UV = 120.0
 _MUSCLE_UV = 15.0
 _SEIZURE_UV = (120.0, 360.0)  # start and peak amplitude of the discharge
 _EVIDENCE_UV = 12.0
+_EVIDENCE_SECONDS = 2.0
+_DISTRACTOR_HZ = 10.0
+_DISTRACTORS_PER_RECORDING = 2.0
 
 
 class SyntheticSpec(BaseModel):
@@ -66,8 +74,26 @@ class SyntheticSpec(BaseModel):
     )
     dropouts_per_recording: float = Field(1.0, ge=0, description="mean number of drop-out runs (Poisson)")
     line_freq: float = Field(60.0, gt=0, description="mains frequency, Hz")
-    variant: Literal["seizure", "long_memory"] = "seizure"
+    variant: Literal["seizure", "long_memory", "delayed_recall"] = "seizure"
     hour_size: int = Field(6, ge=1, description="consecutive recordings of a subject forming one group (like Kaggle hours)")
+    score_seconds: float | None = Field(
+        None, gt=0, description="'delayed_recall' only: the scored span at the end of each recording, s"
+    )
+
+    @model_validator(mode="after")
+    def _recall_fits(self):
+        if self.variant != "delayed_recall":
+            if self.score_seconds is not None:
+                raise ValueError("score_seconds is only valid with variant='delayed_recall'")
+            return self
+        if self.score_seconds is None:
+            raise ValueError("variant='delayed_recall' needs score_seconds (the scored span, e.g. the stream window)")
+        if (self.score_seconds + 2 * _EVIDENCE_SECONDS) * self.sfreq > self.n_samples:
+            raise ValueError(
+                f"score_seconds={self.score_seconds} leaves no room for the cue before it in "
+                f"n_samples={self.n_samples} at sfreq={self.sfreq}"
+            )
+        return self
 
     @property
     def n_recordings(self) -> int:
@@ -107,6 +133,7 @@ class RecordingPlan:
     seizure: tuple[int, int] | None
     evidence: tuple[int, int] | None
     dropouts: tuple[tuple[int, int], ...]
+    distractors: tuple[tuple[int, int], ...] = ()
 
 
 def plan_recording(spec: SyntheticSpec, index: int) -> RecordingPlan:
@@ -130,12 +157,24 @@ def plan_recording(spec: SyntheticSpec, index: int) -> RecordingPlan:
         score_onset = 0.9 * n / fs
         events += [Event(onset=evidence[0] / fs, duration=length / fs, label=EVIDENCE_LABEL),
                    Event(onset=score_onset, duration=n / fs - score_onset, label=SCORE_LABEL)]
+    distractors = []
+    if spec.variant == "delayed_recall":
+        length = int(_EVIDENCE_SECONDS * fs)
+        score = int(round(spec.score_seconds * fs))
+        evidence = (int(rng.integers(0, n - score - length + 1)), length)
+        protected_until = evidence[0] + length
+        events += [
+            Event(onset=evidence[0] / fs, duration=length / fs, label=EVIDENCE_LABEL),
+            Event(onset=(n - score) / fs, duration=score / fs, label=SCORE_LABEL),
+        ]
+        for _ in range(rng.poisson(_DISTRACTORS_PER_RECORDING)):
+            distractors.append((int(rng.integers(0, n - length + 1)), length))
     dropouts = []
     for _ in range(rng.poisson(spec.dropouts_per_recording)):
         length = min(int(rng.uniform(0.5, 4.0) * fs), (n - protected_until) // 4)
         if length > 0:
             dropouts.append((int(rng.integers(protected_until, n - length + 1)), length))
-    return RecordingPlan(label, tuple(events), seizure, evidence, tuple(dropouts))
+    return RecordingPlan(label, tuple(events), seizure, evidence, tuple(dropouts), tuple(distractors))
 
 
 def generate_recording(spec: SyntheticSpec, index: int) -> Recording:
@@ -157,6 +196,8 @@ def generate_recording(spec: SyntheticSpec, index: int) -> Recording:
         _add_seizure(rng, signal, fs, *plan.seizure)
     if plan.evidence is not None:
         _add_evidence(signal, fs, *plan.evidence, plan.label)
+    for start, length in plan.distractors:
+        _add_burst(signal, fs, start, length, _DISTRACTOR_HZ)
     for start, length in plan.dropouts:
         signal[start : start + length] = 0.0
     meta = {"subject": spec.subject_of(index), "group": spec.group_of(index), "index": index,
@@ -176,7 +217,8 @@ def source_sha256(spec: SyntheticSpec, index: int) -> str:
     """The 'source SHA-256' of generated recording ``index``: SHA-256 of the canonical JSON of the
     spec and the index. It identifies what was generated (so an ingest can resume) without
     depending on floating-point details of the generated samples."""
-    description = {"spec": spec.model_dump(mode="json"), "index": index}
+    # Unset optional fields are left out, so adding one does not change existing datasets' identity.
+    description = {"spec": spec.model_dump(mode="json", exclude_none=True), "index": index}
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
 
@@ -265,6 +307,11 @@ def _add_seizure(rng: np.random.Generator, signal: np.ndarray, fs: float, start:
 
 def _add_evidence(signal: np.ndarray, fs: float, start: int, length: int, label: int) -> None:
     """Long-memory cue on every channel: a Hann-windowed burst at 7 Hz (label 0) or 13 Hz (label 1)."""
+    _add_burst(signal, fs, start, length, 13.0 if label else 7.0)
+
+
+def _add_burst(signal: np.ndarray, fs: float, start: int, length: int, freq: float) -> None:
+    """A Hann-windowed sine burst at ``freq`` Hz on every channel."""
     t = np.arange(length) / fs
-    burst = _EVIDENCE_UV * np.hanning(length) * np.sin(2 * np.pi * (13.0 if label else 7.0) * t)
+    burst = _EVIDENCE_UV * np.hanning(length) * np.sin(2 * np.pi * freq * t)
     signal[start : start + length] += burst[:, None]
