@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from eegseq.data.streamer import LaneStreamer
+from eegseq.data.synthetic import EVIDENCE_LABEL
 from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
-from eegseq.models import StreamModel
+from eegseq.models import StockStreamRNN, StreamModel
+from eegseq.models.probe import StateProbe
 from eegseq.pipelines.config import JobConfig, load_config, stream_config
 from eegseq.pipelines.ingest import run_ingest
 from eegseq.pipelines.train import lane_keys
+from eegseq.rnn.diagnostics import stock_mask_changes
 
 SCHEMA = "eegseq.diagnostics/1"
 OUTPUT_DIR = "diagnostics"
@@ -98,10 +102,12 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
         "window_steps": stream.window // model.stride,
         "step_seconds": model.stride / data.sfreq,
     }
-    report["state_scale"] = state_scale(model, streamer, config.train.seed, data.sfreq)
-    report["gradient_flow"] = None
-    report["memory_retention"] = None
-    report["mask_changes"] = None
+    keras.utils.set_random_seed(config.train.seed)  # the stock layer's masks come from the global generator
+    played = play(model, streamer, config.train.seed)
+    report["state_scale"] = state_scale(model, played, stream.window / data.sfreq)
+    report["gradient_flow"] = gradient_flow(model, played)
+    report["memory_retention"] = memory_retention(played.windows, cue_windows(streamer), stream.window)
+    report["mask_changes"] = mask_changes(model)
     _write_outputs(out, report)
     return out
 
@@ -119,42 +125,135 @@ def stability(run_dir: Path) -> dict:
     }
 
 
-def state_scale(model: StreamModel, streamer: LaneStreamer, seed: int, sfreq: float) -> dict:
-    """Per-layer norms of the carried ``h`` and ``c`` at each window end, inference against training mode."""
+@dataclass
+class _Played:
+    """What one pass over the recordings collected (sums over recordings, divided at the end)."""
+
+    window_lanes: list[int] = field(default_factory=list)  # recordings playing at each stream step
+    state_norms: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # (state, mode) -> sums
+    gradient_norms: dict[str, np.ndarray] = field(default_factory=dict)  # state -> (T,) sums, lag order
+    gradient_windows: int = 0
+    windows: list[tuple[str, int, float, int]] = field(default_factory=list)  # (id, start, probability, label)
+
+
+def play(model: StreamModel, streamer: LaneStreamer, seed: int) -> _Played:
+    """Stream every recording whole, once in inference and once in training mode (carrying both
+    states as training and evaluation do); probe each recording's last full window in training mode."""
     infer = tf.function(lambda s, r, k, state: model(s, r, k, state, training=False))
     train = tf.function(lambda s, r, k, state: model(s, r, k, state, training=True))
-    lanes = streamer.config.lanes
+    probe = StateProbe(model)
+    lanes, window = streamer.config.lanes, streamer.config.window
+    last_full = {r.id: (r.n_samples // window - 1) * window for r in streamer.recordings}
     states = {"inference": model.initial_state(lanes), "training": model.initial_state(lanes)}
-    sums: dict[tuple[str, str], list[float]] = {}
-    counts: list[int] = []
+    played = _Played()
     for batch in streamer.batches(epochs=1):
-        playing = np.array([bool(rid) for rid in batch["recording_id"]])
+        ids = [rid.decode() for rid in batch["recording_id"]]
+        playing = np.array([bool(rid) for rid in ids])
         keys = lane_keys(tf.constant(batch["recording_id"]), tf.constant(0, tf.int64), seed)
+        probed = np.array([bool(rid) and batch["start"][i] == last_full[rid] for i, rid in enumerate(ids)])
+        labels = np.where(probed, batch["label"], -1)
+        if (labels >= 0).any():
+            window_probe = probe(batch["signal"], batch["reset"], keys, states["training"], labels, training=True)
+            for name, gradient in window_probe.gradients.items():
+                norms = np.linalg.norm(gradient[labels >= 0], axis=-1)[:, ::-1]  # (lanes, lag)
+                played.gradient_norms[name] = played.gradient_norms.get(name, 0.0) + norms.sum(axis=0)
+            played.gradient_windows += int((labels >= 0).sum())
         for mode, run in (("inference", infer), ("training", train)):
-            _, _, states[mode] = run(batch["signal"], batch["reset"], keys, states[mode])
+            logits, _, states[mode] = run(batch["signal"], batch["reset"], keys, states[mode])
             for name in model.state_names:
-                norms = tf.norm(states[mode][name], axis=-1).numpy() if name.endswith(("__h", "__c")) else None
-                if norms is not None:
-                    sums.setdefault((name, mode), []).append(float(norms[playing].sum()))
-        counts.append(int(playing.sum()))
-    window_seconds = streamer.config.window / sfreq
-    count = np.maximum(np.asarray(counts, np.float64), 1)
-    time_s = ((np.arange(len(counts)) + 1) * window_seconds).tolist()
+                if name.endswith(("__h", "__c")):
+                    norms = tf.norm(states[mode][name], axis=-1).numpy()
+                    played.state_norms.setdefault((name, mode), []).append(float(norms[playing].sum()))
+            if mode == "inference":
+                probabilities = tf.sigmoid(logits[:, 0]).numpy()
+                played.windows += [
+                    (rid, int(batch["start"][i]), float(probabilities[i]), int(batch["label"][i]))
+                    for i, rid in enumerate(ids)
+                    if rid
+                ]
+        played.window_lanes.append(int(playing.sum()))
+    return played
+
+
+def state_scale(model: StreamModel, played: _Played, window_seconds: float) -> dict:
+    """Per-layer mean norms of the carried ``h`` and ``c`` at each window end, inference against training mode."""
+    count = np.maximum(np.asarray(played.window_lanes, np.float64), 1)
+    time_s = ((np.arange(len(count)) + 1) * window_seconds).tolist()
     layers: dict[str, dict] = {}
     for layer in model.rnn_layers:
         entry: dict = {"time_s": time_s}
         for state in ("h", "c"):
             name = f"{layer.name}__{state}"
-            if (name, "inference") not in sums:
+            if (name, "inference") not in played.state_norms:
                 entry.update({f"{state}_inference": None, f"{state}_training": None, f"{state}_ratio": None})
                 continue
-            inference = np.asarray(sums[(name, "inference")]) / count
-            training = np.asarray(sums[(name, "training")]) / count
+            inference = np.asarray(played.state_norms[(name, "inference")]) / count
+            training = np.asarray(played.state_norms[(name, "training")]) / count
             entry[f"{state}_inference"] = inference.tolist()
             entry[f"{state}_training"] = training.tolist()
             entry[f"{state}_ratio"] = float(training.mean() / max(inference.mean(), 1e-12))
         layers[layer.name] = entry
     return {"layers": layers}
+
+
+def gradient_flow(model: StreamModel, played: _Played) -> dict | None:
+    """Mean ``‖∂L/∂h_{T-k}‖`` and ``‖∂L/∂c_{T-k}‖`` against the lag ``k`` (None: no labelled window probed)."""
+    if not played.gradient_windows:
+        return None
+    layers: dict[str, dict] = {}
+    for layer in model.rnn_layers:
+        entry: dict = {}
+        for state in ("h", "c"):
+            sums = played.gradient_norms.get(f"{layer.name}__{state}")
+            if sums is None:
+                entry.update({f"dL_d{state}": None, f"dL_d{state}_ratio": None})
+                continue
+            mean = sums / played.gradient_windows
+            entry["lag_steps"] = list(range(len(mean)))
+            entry[f"dL_d{state}"] = mean.tolist()
+            entry[f"dL_d{state}_ratio"] = float(mean[-1] / mean[1]) if len(mean) > 1 and mean[1] > 0 else None
+        layers[layer.name] = entry
+    return {"loss": "window cross-entropy", "layers": layers}
+
+
+def cue_windows(streamer: LaneStreamer) -> dict[str, int]:
+    """Recording id -> index of the window holding the end of its ``evidence`` cue (memory tasks only)."""
+    window = streamer.config.window
+    return {
+        r.id: (round(event.offset * r.sfreq) - 1) // window
+        for r in streamer.recordings
+        for event in r.events
+        if event.label == EVIDENCE_LABEL
+    }
+
+
+def memory_retention(windows: list[tuple[str, int, float, int]], cues: dict[str, int], window: int) -> dict | None:
+    """Accuracy of the scored windows against how many windows separate them from their recording's cue.
+
+    Args:
+        windows: ``(recording id, start sample, probability, label)`` of every window played; those
+            with a negative label (not scored) or of a recording without a cue are left out.
+        cues: recording id -> the cue's window index (:func:`cue_windows`); empty: not a memory task (None).
+        window: window length, samples.
+    """
+    if not cues:
+        return None
+    correct: dict[int, list[bool]] = {}
+    for rid, start, probability, label in windows:
+        if label >= 0 and rid in cues:
+            correct.setdefault(start // window - cues[rid], []).append((probability >= 0.5) == (label == 1))
+    separations = sorted(correct)
+    return {
+        "separation_windows": separations,
+        "accuracy": [float(np.mean(correct[s])) for s in separations],
+        "recordings": [len(correct[s]) for s in separations],
+    }
+
+
+def mask_changes(model: StreamModel) -> dict | None:
+    """How often the stock layers' recurrent masks change (None: no stock layer with recurrent dropout)."""
+    stock = [layer for layer in model.rnn_layers if isinstance(layer, StockStreamRNN) and layer.recurrent_dropout]
+    return stock_mask_changes(stock[0].rnn) if stock else None
 
 
 # ---- outputs ----------------------------------------------------------------------------------

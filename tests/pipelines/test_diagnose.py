@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
-from smoke_cli import SMOKE
+from smoke_cli import SMOKE, run_cli
 
 from eegseq.data.streamer import LaneStreamer
 from eegseq.models import StreamModel
 from eegseq.pipelines.config import load_config, stream_config
-from eegseq.pipelines.diagnose import SCHEMA, diagnose_run, state_scale
+from eegseq.pipelines.diagnose import SCHEMA, diagnose_run, memory_retention, play, state_scale
 from eegseq.pipelines.ingest import run_ingest
 
 
@@ -27,8 +27,49 @@ def test_diagnostics_files_and_schema(diagnosed, uninterrupted_run):
     for layer in ("rnn_0", "rnn_1"):
         entry = report["state_scale"]["layers"][layer]
         assert len(entry["time_s"]) == len(entry["h_inference"]) == len(entry["c_training"]) == 5
-    for name in ("state_scale.csv", "state_scale.png"):
+    for layer in ("rnn_0", "rnn_1"):
+        flow = report["gradient_flow"]["layers"][layer]
+        assert flow["lag_steps"] == list(range(20)) and len(flow["dL_dh"]) == len(flow["dL_dc"]) == 20
+        assert flow["dL_dc"][0] == 0.0 and flow["dL_dc"][1] > 0  # the last state feeds no later step
+    assert report["memory_retention"] is None and report["mask_changes"] is None  # not a memory task, not stock
+    for name in ("state_scale.csv", "state_scale.png", "gradient_flow.csv", "gradient_flow.png"):
         assert (diagnosed / name).stat().st_size > 0
+
+
+def test_memory_retention_by_hand():
+    windows = [
+        ("a", 0, 0.9, -1),  # not scored
+        ("a", 300, 0.8, 1),  # cue in window 0, scored window 3: separation 3, right
+        ("b", 300, 0.4, 1),  # cue in window 1: separation 2, wrong
+        ("c", 300, 0.3, 0),  # cue in window 1: separation 2, right
+        ("d", 300, 0.3, 0),  # no cue: left out
+    ]
+    result = memory_retention(windows, {"a": 0, "b": 1, "c": 1}, window=100)
+    assert result == {"separation_windows": [2, 3], "accuracy": [0.5, 1.0], "recordings": [1 + 1, 1]}
+    assert memory_retention(windows, {}, window=100) is None
+
+
+def test_stock_variant_on_the_delayed_recall_task(tmp_path):
+    """The stock baseline trained by the ordinary job on the memory task: every diagnostic applies."""
+    run_dir = tmp_path / "run"
+    overrides = [
+        f"data.root={tmp_path / 'data'}",
+        "data.synthetic.variant=delayed_recall",
+        "data.synthetic.score_seconds=4",
+        "stream.labels={source: recording, scored_event: score}",
+        "model.rnn.implementation=tf_keras_builtin",
+        "train.epochs=1",
+        "evaluation.threshold_method=fixed",  # 2 validation recordings may share one label
+    ]
+    result = run_cli("train", "--config", str(SMOKE), "--run-dir", str(run_dir), *(f"--set={o}" for o in overrides))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((diagnose_run(run_dir) / "diagnostics.json").read_text())
+    assert report["run"]["implementation"] == "tf_keras_builtin"
+    assert report["mask_changes"]["compiled"]["changes"] == "timestep"
+    assert report["mask_changes"]["eager"]["changes"] == "window"
+    retention = report["memory_retention"]
+    assert sum(retention["recordings"]) == 2 and all(1 <= s <= 4 for s in retention["separation_windows"])
+    assert len(report["gradient_flow"]["layers"]["rnn_1"]["dL_dh"]) == 20
 
 
 def test_state_scale_without_dropout_is_the_same_in_both_modes(smoke_data):
@@ -40,7 +81,8 @@ def test_state_scale_without_dropout_is_the_same_in_both_modes(smoke_data):
     model = StreamModel.build(config.model)
     stores = data.stores("test")
     stream = stream_config(config, data.sfreq, model.context).model_copy(update={"lanes": len(stores)})
-    layers = state_scale(model, LaneStreamer(stores, stream, data.stats), 0, data.sfreq)["layers"]
+    played = play(model, LaneStreamer(stores, stream, data.stats), 0)
+    layers = state_scale(model, played, stream.window / data.sfreq)["layers"]
     for entry in layers.values():
         np.testing.assert_allclose(entry["h_training"], entry["h_inference"], rtol=1e-6)
         assert entry["h_ratio"] == pytest.approx(1.0, abs=1e-6)
