@@ -29,6 +29,7 @@ from eegseq.models import StockStreamRNN, StreamModel
 from eegseq.models.probe import StateProbe
 from eegseq.pipelines.config import JobConfig, load_config, stream_config
 from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.run_dir import MODEL_FILE, load_model_file
 from eegseq.pipelines.train import lane_keys
 from eegseq.rnn.diagnostics import stock_mask_changes
 
@@ -83,10 +84,7 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
         config = load_config(run_dir / "config.yaml")
     out = run_dir / OUTPUT_DIR
     report = {"schema": SCHEMA, "stability": stability(run_dir)}
-    model_path = run_dir / "model.keras"
-    if not model_path.exists():
-        raise FileNotFoundError(f"{run_dir} holds no model.keras: train first (eegseq train --run-dir {run_dir})")
-    model = StreamModel(keras.models.load_model(model_path))
+    model = StreamModel(load_model_file(run_dir / MODEL_FILE))
     data = run_ingest(config.data, progress=False)
     stores = data.stores(split)[:max_recordings]
     stream = stream_config(config, data.sfreq, model.context).model_copy(update={"lanes": len(stores)})
