@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +28,10 @@ from eegseq.data.synthetic import EVIDENCE_LABEL
 from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
 from eegseq.models import StockStreamRNN, StreamModel
 from eegseq.models.probe import StateProbe
-from eegseq.pipelines.config import JobConfig, load_config, stream_config
+from eegseq.pipelines.config import JobConfig, load_config
 from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.plan import ModelGeometry, RunPlan
 from eegseq.pipelines.run_dir import MODEL_FILE, load_model_file
-from eegseq.pipelines.train import lane_keys
 from eegseq.rnn.diagnostics import stock_mask_changes
 
 SCHEMA = "eegseq.diagnostics/1"
@@ -85,11 +86,10 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
     out = run_dir / OUTPUT_DIR
     report = {"schema": SCHEMA, "stability": stability(run_dir)}
     model = StreamModel(load_model_file(run_dir / MODEL_FILE))
-    data = run_ingest(config.data, progress=False)
-    stores = data.stores(split)[:max_recordings]
-    stream = stream_config(config, data.sfreq, model.context).model_copy(update={"lanes": len(stores)})
-    model.check_window(stream.window)
-    streamer = LaneStreamer(stores, stream, data.stats)
+    plan = RunPlan.build(config, run_ingest(config.data, progress=False), geometry=ModelGeometry.of_model(model))
+    plan.validate((split,))
+    stores = plan.stores(split)[:max_recordings]
+    streamer = LaneStreamer(stores, plan.stream.model_copy(update={"lanes": len(stores)}), plan.stats)
     report["run"] = {
         "implementation": config.model.rnn.implementation,
         "cell": config.model.rnn.cell,
@@ -97,14 +97,14 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
         "seed": config.train.seed,
         "split": split,
         "recordings": [recording.id for recording in streamer.recordings],
-        "window_steps": stream.window // model.stride,
-        "step_seconds": model.stride / data.sfreq,
+        "window_steps": plan.stream.window // model.stride,
+        "step_seconds": model.stride / plan.sfreq,
     }
     keras.utils.set_random_seed(config.train.seed)  # the stock layer's masks come from the global generator
-    played = play(model, streamer, config.train.seed)
-    report["state_scale"] = state_scale(model, played, stream.window / data.sfreq)
+    played = play(model, streamer, plan.mask_keys)
+    report["state_scale"] = state_scale(model, played, plan.window_seconds)
     report["gradient_flow"] = gradient_flow(model, played)
-    report["memory_retention"] = memory_retention(played.windows, cue_windows(streamer), stream.window)
+    report["memory_retention"] = memory_retention(played.windows, cue_windows(streamer), plan.stream.window)
     report["mask_changes"] = mask_changes(model)
     _write_outputs(out, report)
     return out
@@ -134,9 +134,11 @@ class _Played:
     windows: list[tuple[str, int, float, int]] = field(default_factory=list)  # (id, start, probability, label)
 
 
-def play(model: StreamModel, streamer: LaneStreamer, seed: int) -> _Played:
+def play(model: StreamModel, streamer: LaneStreamer, mask_keys: Callable) -> _Played:
     """Stream every recording whole, once in inference and once in training mode (carrying both
-    states as training and evaluation do); probe each recording's last full window in training mode."""
+    states as training and evaluation do); probe each recording's last full window in training mode.
+
+    ``mask_keys(recording_ids, epoch)``: the run's mask keys (:meth:`RunPlan.mask_keys`); epoch 0's are used."""
     infer = tf.function(lambda s, r, k, state: model(s, r, k, state, training=False))
     train = tf.function(lambda s, r, k, state: model(s, r, k, state, training=True))
     probe = StateProbe(model)
@@ -147,7 +149,7 @@ def play(model: StreamModel, streamer: LaneStreamer, seed: int) -> _Played:
     for batch in streamer.batches(epochs=1):
         ids = [rid.decode() for rid in batch["recording_id"]]
         playing = np.array([bool(rid) for rid in ids])
-        keys = lane_keys(tf.constant(batch["recording_id"]), tf.constant(0, tf.int64), seed)
+        keys = mask_keys(tf.constant(batch["recording_id"]), tf.constant(0, tf.int64))
         probed = np.array([bool(rid) and batch["start"][i] == last_full[rid] for i, rid in enumerate(ids)])
         labels = np.where(probed, batch["label"], -1)
         if (labels >= 0).any():

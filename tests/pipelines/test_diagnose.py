@@ -8,9 +8,10 @@ from smoke_cli import SMOKE, run_cli
 
 from eegseq.data.streamer import LaneStreamer
 from eegseq.models import StreamModel
-from eegseq.pipelines.config import load_config, stream_config
+from eegseq.pipelines.config import load_config
 from eegseq.pipelines.diagnose import SCHEMA, diagnose_run, memory_retention, play, state_scale
 from eegseq.pipelines.ingest import run_ingest
+from eegseq.pipelines.plan import RunPlan
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +78,11 @@ def test_state_scale_without_dropout_is_the_same_in_both_modes(smoke_data):
     config = load_config(
         SMOKE, [f"data.root={smoke_data}", "model.rnn.dropout.preset=none", "model.rnn.between_dropout=0"]
     )
-    data = run_ingest(config.data, progress=False)
+    plan = RunPlan.build(config, run_ingest(config.data, progress=False))
     model = StreamModel.build(config.model)
-    stores = data.stores("test")
-    stream = stream_config(config, data.sfreq, model.context).model_copy(update={"lanes": len(stores)})
-    played = play(model, LaneStreamer(stores, stream, data.stats), 0)
-    layers = state_scale(model, played, stream.window / data.sfreq)["layers"]
+    stores = plan.stores("test")
+    streamer = LaneStreamer(stores, plan.stream.model_copy(update={"lanes": len(stores)}), plan.stats)
+    layers = state_scale(model, play(model, streamer, plan.mask_keys), plan.window_seconds)["layers"]
     for entry in layers.values():
         np.testing.assert_allclose(entry["h_training"], entry["h_inference"], rtol=1e-6)
         assert entry["h_ratio"] == pytest.approx(1.0, abs=1e-6)
