@@ -253,7 +253,7 @@ def memory_retention(windows: list[tuple[str, int, float, int]], cues: dict[str,
 def mask_changes(model: StreamModel) -> dict | None:
     """How often the stock layers' recurrent masks change (None: no stock layer with recurrent dropout)."""
     stock = [layer for layer in model.rnn_layers if isinstance(layer, StockStreamRNN) and layer.recurrent_dropout]
-    return stock_mask_changes(stock[0].rnn) if stock else None
+    return stock_mask_changes(stock[0].mask_probe()) if stock else None
 
 
 # ---- outputs ----------------------------------------------------------------------------------

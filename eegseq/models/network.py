@@ -78,6 +78,7 @@ def build_model(config: ModelConfig) -> keras.Model:
                 recurrent_dropout=spec.rate,
                 dropout=spec.input_rate,
                 return_sequences=not last or config.step_head,
+                seed=seed,
                 name=f"rnn_{index}",
                 **initializers,
             )

@@ -25,6 +25,10 @@ class StockStreamRNN(keras.layers.Layer):
         recurrent_dropout: the stock layer's ``recurrent_dropout``.
         dropout: the stock layer's input ``dropout``.
         return_sequences: return ``(batch, steps, units)`` instead of the last output.
+        seed: the seed of the stock cell's dropout generator. Without one, the stock layer's masks
+            depend on what the process ran before (measured: a second identical run in one process
+            differs from the first), so runs would not repeat; with one, the cell still draws its
+            masks with the stock (stateful) random ops, as often as the stock layer does.
         kernel_initializer, recurrent_initializer: as in Keras (the model passes seeded ones).
 
     Call args: ``inputs (batch, steps, features)``, ``reset (batch,)`` (1 zeroes a lane's state first),
@@ -39,6 +43,7 @@ class StockStreamRNN(keras.layers.Layer):
         recurrent_dropout: float = 0.0,
         dropout: float = 0.0,
         return_sequences: bool = False,
+        seed: int | None = None,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         **kwargs,
@@ -48,7 +53,7 @@ class StockStreamRNN(keras.layers.Layer):
             raise ValueError(f"cell={cell!r} is not valid; expected one of {sorted(STOCK_LAYERS)}")
         self.cell_name, self.units = cell, int(units)
         self.recurrent_dropout, self.dropout = float(recurrent_dropout), float(dropout)
-        self.return_sequences = return_sequences
+        self.return_sequences, self.seed = return_sequences, seed
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.rnn = STOCK_LAYERS[cell](
@@ -61,6 +66,19 @@ class StockStreamRNN(keras.layers.Layer):
             recurrent_initializer=self.recurrent_initializer,
             name=cell,
         )
+        if seed is not None:
+            # The stock layer offers no seed argument; its cell's generator is where Keras keeps one.
+            generator = type(self.rnn.cell._random_generator)  # Keras' RandomGenerator (not exported)
+            self.rnn.cell._random_generator = generator(seed, rng_type="stateful")
+
+    def mask_probe(self, pairs: int = 8) -> keras.layers.Layer:
+        """A fresh stock layer with this layer's recurrent dropout and mask generator, ``2 * pairs``
+        units, no input dropout, returning sequences: what
+        :func:`eegseq.rnn.diagnostics.stock_mask_changes` measures."""
+        copy = StockStreamRNN(
+            self.cell_name, 2 * pairs, self.recurrent_dropout, return_sequences=True, seed=self.seed, name="mask_probe"
+        )
+        return copy.rnn
 
     @property
     def state_names(self) -> list[str]:
@@ -89,6 +107,7 @@ class StockStreamRNN(keras.layers.Layer):
             recurrent_dropout=self.recurrent_dropout,
             dropout=self.dropout,
             return_sequences=self.return_sequences,
+            seed=self.seed,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
         )

@@ -153,15 +153,16 @@ def _classify(kept: np.ndarray) -> dict:
     }
 
 
-def stock_mask_changes(layer, steps: int = 32, batch: int = 8, pairs: int = 8, calls: int = 2) -> dict:
+def stock_mask_changes(layer, steps: int = 32, batch: int = 8, calls: int = 2) -> dict:
     """How often a stock ``tf_keras`` LSTM/GRU's recurrent dropout mask changes, measured.
 
-    A probe copy of ``layer`` (same class and settings, ``pairs * 2`` units, no input dropout) gets
-    weights that make its candidate gate's recurrent mask visible in its output
-    (:func:`_probe_weights`); it is run ``calls`` times on the same input in training mode, once
-    compiled (``tf.function``, how ``model.fit`` and training loops run it) and once eagerly.
-    The stock layer draws from TensorFlow's global generator: under op determinism, set a global
-    seed first (``tf_keras.utils.set_random_seed``), as the training job does.
+    ``layer`` is a fresh probe: a stock LSTM/GRU with the settings under test, an even number of
+    units (``2 * pairs``), no input dropout and ``return_sequences=True`` (e.g.
+    :meth:`eegseq.models.StockStreamRNN.mask_probe`). It gets weights that make its candidate gate's
+    recurrent mask visible in its output (:func:`_probe_weights`) and is run ``calls`` times on the
+    same input in training mode, once compiled (``tf.function``, how ``model.fit`` and training
+    loops run it) and once eagerly. A stock layer without a seed draws from TensorFlow's global
+    generator: under op determinism, set a global seed first (``tf_keras.utils.set_random_seed``).
 
     Returns:
         ``{"compiled": {...}, "eager": {...}}``, each with ``changes`` (``"timestep"``,
@@ -169,27 +170,25 @@ def stock_mask_changes(layer, steps: int = 32, batch: int = 8, pairs: int = 8, c
         whose mask differs), ``call_change_fraction`` (steps whose mask differs between calls) and
         ``drop_fraction`` (share of dropped units).
     """
-    config = {
-        **layer.get_config(),
-        "units": 2 * pairs,
-        "dropout": 0.0,
-        "return_sequences": True,
-        "return_state": False,
-        "name": "mask_probe",
-    }
-    probe = type(layer).from_config(config)
-    probe.build((None, None, 1))
-    probe.set_weights(_probe_weights(probe, pairs))
+    pairs = layer.units // 2
+    if layer.units % 2 or layer.dropout or not layer.return_sequences:
+        raise ValueError(
+            f"stock_mask_changes needs a probe layer with an even number of units, dropout=0 and "
+            f"return_sequences=True; got units={layer.units}, dropout={layer.dropout}, "
+            f"return_sequences={layer.return_sequences}"
+        )
+    layer.build((None, None, 1))
+    layer.set_weights(_probe_weights(layer, pairs))
     x = tf.ones((batch, steps, 1))
     h0 = tf.concat([tf.ones((batch, pairs)), tf.zeros((batch, pairs))], 1)  # carriers start non-zero
-    initial = [h0, tf.zeros_like(h0)] if isinstance(probe, keras.layers.LSTM) else [h0]
+    initial = [h0, tf.zeros_like(h0)] if isinstance(layer, keras.layers.LSTM) else [h0]
 
-    def run(training):
-        return probe(x, initial_state=initial, training=training)
+    def run():
+        outputs = layer(x, initial_state=initial, training=True)
+        return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
 
-    compiled = tf.function(lambda: run(True))
     result = {}
-    for way, call in (("compiled", compiled), ("eager", lambda: run(True))):
+    for way, call in (("compiled", tf.function(run)), ("eager", run)):
         outputs = np.stack([call().numpy() for _ in range(calls)])  # (calls, batch, steps, units)
         # A dropped reader keeps only f * c_{t-1} (f = sigmoid(-30) ~ 1e-13); a kept one is ~0.6.
         result[way] = _classify(np.abs(outputs[..., pairs:]) > 1e-3)

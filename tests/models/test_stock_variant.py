@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from eegseq.models import ConvBlockConfig, ModelConfig, StockStreamRNN, StreamModel, predict_recording
+from eegseq.rnn.diagnostics import stock_mask_changes
 
 
 def config(implementation: str, cell: str = "lstm", preset: str = "none", rate=None, seed: int = 7) -> ModelConfig:
@@ -74,3 +75,25 @@ def test_stock_layer_keeps_its_recurrent_dropout_and_reloads(tmp_path):
     assert loaded.state_names == model.state_names
     for a, b in zip(loaded.model.get_weights(), model.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_stock_masks_repeat_for_a_seed_and_keep_the_stock_schedule(cell):
+    """Seeded: the same masks whatever ran before in the process; still a new mask every step when
+    compiled and one per call eagerly (measured on a probe with the layer's own generator)."""
+    signal = np.random.default_rng(0).standard_normal((2, 6 + 60, 3)).astype(np.float32)
+
+    def compiled_training_output():
+        keras.utils.set_random_seed(0)
+        model = StreamModel.build(config("tf_keras_builtin", cell, "keras", 0.5))
+        run = tf.function(
+            lambda s: model(s, np.ones(2, np.float32), np.zeros(2, np.int64), model.initial_state(2), True)
+        )
+        return run(signal)[1].numpy()
+
+    first = compiled_training_output()
+    keras.layers.Dropout(0.5)(tf.ones((4, 4)), training=True)  # other random work in between
+    np.testing.assert_array_equal(compiled_training_output(), first)
+    layer = StreamModel.build(config("tf_keras_builtin", cell, "keras", 0.5)).rnn_layers[0]
+    measured = stock_mask_changes(layer.mask_probe())
+    assert measured["compiled"]["changes"] == "timestep" and measured["eager"]["changes"] == "window"

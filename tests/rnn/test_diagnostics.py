@@ -123,10 +123,10 @@ def test_unrolled_stock_window_equals_the_stock_layer_without_dropout():
 @pytest.mark.parametrize("layer_class", [keras.layers.LSTM, keras.layers.GRU])
 def test_stock_mask_changes_are_measured(layer_class):
     keras.utils.set_random_seed(0)  # the stock layer draws from the global generator
-    none = stock_mask_changes(layer_class(4))
+    none = stock_mask_changes(layer_class(16, return_sequences=True))
     assert {way: entry["changes"] for way, entry in none.items()} == {"compiled": "never", "eager": "never"}
     assert none["compiled"]["drop_fraction"] == 0.0
-    measured = stock_mask_changes(layer_class(4, recurrent_dropout=0.25), steps=32, batch=8, pairs=8)
+    measured = stock_mask_changes(layer_class(16, recurrent_dropout=0.25, return_sequences=True), steps=32, batch=8)
     # what the stock layers do in TF 2.21 / tf-keras 2.21: a new mask every step inside tf.function,
     # one mask per call eagerly (as documented)
     assert measured["compiled"]["changes"] == "timestep" and measured["eager"]["changes"] == "window"
