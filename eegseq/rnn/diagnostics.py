@@ -50,7 +50,7 @@ def unroll(step: StepFunction, inputs_tm: tf.Tensor, states, nudges) -> tuple[tf
     return tuple(seq.stack() for seq in sequences)
 
 
-def stream_rnn_step(layer, inputs, reset, lane_keys, state, training: bool, mask_seed=0):
+def stream_rnn_step(layer, inputs, reset, lane_keys, state, training: bool):
     """One window of a :class:`~eegseq.rnn.StreamRNN` as ``(step, initial cell states)`` for :func:`unroll`.
 
     The step applies the cell's own equations with the masks the layer draws for this window in
@@ -76,7 +76,6 @@ def stream_rnn_step(layer, inputs, reset, lane_keys, state, training: bool, mask
             tf.shape(inputs)[0],
             tf.shape(inputs)[1],
             seed=layer.seed,
-            mask_seed=mask_seed,
             lane_keys=tf.cast(lane_keys, tf.int64),
             steps_seen=steps_seen,
         )

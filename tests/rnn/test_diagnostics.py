@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.rnn import DropoutLSTMCell, StreamRNN
+from eegseq.rnn import DropoutLSTMCell, DropoutSpec, StreamRNN
 from eegseq.rnn.diagnostics import stock_mask_changes, stock_rnn_step, stream_rnn_step, unroll
 
 
@@ -40,7 +40,9 @@ def test_gradient_of_a_linear_recurrence_is_the_analytic_one():
 def saturated_layer(preset: str, rate: float, **settings) -> StreamRNN:
     """An LSTM whose forget gate is exactly 1 and whose h does not feed back (U = 0): c carries alone."""
     units = 32
-    layer = StreamRNN(DropoutLSTMCell(units, preset, rate=rate, **settings), return_sequences=True, seed=3)
+    layer = StreamRNN(
+        DropoutLSTMCell(units, DropoutSpec.create(preset, rate=rate, **settings)), return_sequences=True, seed=3
+    )
     layer.build((None, None, 2))
     bias = np.zeros(4 * units, np.float32)
     bias[units : 2 * units] = 30.0  # sigmoid(30) == 1.0 in float32
@@ -99,7 +101,10 @@ def test_unrolled_window_uses_the_layers_own_masks(preset, settings):
     """The diagnostic's unrolled window equals the layer's own training output, masks included,
     also in a window that continues a recording (carried state and step counters)."""
     layer = StreamRNN(
-        DropoutLSTMCell(6, preset, rate=0.3, **settings), return_sequences=True, return_state=True, seed=5
+        DropoutLSTMCell(6, DropoutSpec.create(preset, rate=0.3, **settings)),
+        return_sequences=True,
+        return_state=True,
+        seed=5,
     )
     rng = np.random.default_rng(4)
     first, second = (rng.standard_normal((3, 7, 4)).astype(np.float32) for _ in range(2))
