@@ -15,15 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from eegseq.models.config import RNNStackConfig
 from eegseq.pipelines.compare_config import BUILTIN, NONE, CompareConfig, VariantConfig
 from eegseq.pipelines.config import JobConfig
-
-# The stock-layer variant needs the model's ``rnn.implementation`` switch (being added alongside).
-BUILTIN_AVAILABLE = "implementation" in RNNStackConfig.model_fields
-BUILTIN_MISSING_NOTE = (
-    f"{BUILTIN} was not run: this version of eegseq's model has no model.rnn.implementation switch yet"
-)
 
 
 @dataclass(frozen=True)
@@ -63,8 +56,6 @@ def grid(compare: CompareConfig, base_seed: int) -> list[CompareJob]:
     jobs = []
     for seed in compare.seed_list(base_seed):
         for variant in compare.resolved_variants():
-            if variant.name == BUILTIN and not BUILTIN_AVAILABLE:
-                continue
             rates = [None] if variant.name == NONE else (variant.rates or compare.rates)
             jobs.extend(CompareJob(variant, rate, seed) for rate in rates)
     return jobs

@@ -36,8 +36,6 @@ def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) 
         f"({shared.stream.window_seconds:g} s) and learning-rate schedule; "
         "runs of one seed share their initial weights.",
         "",
-        *(f"**Note:** {note}." for note in comparison["notes"]),
-        "",
         "## Headline metrics (mean ± std over seeds)",
         "",
         *_table(

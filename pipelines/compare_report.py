@@ -22,7 +22,7 @@ import numpy as np
 
 from eegseq.files import atomic_write_json, atomic_write_text
 from eegseq.pipelines.compare_config import BUILTIN, NONE
-from eegseq.pipelines.compare_grid import BUILTIN_AVAILABLE, BUILTIN_MISSING_NOTE, CompareJob, grid
+from eegseq.pipelines.compare_grid import CompareJob, grid
 from eegseq.pipelines.compare_markdown import render_report
 from eegseq.pipelines.compare_plots import plot_curves, plot_differences, plot_spreads
 from eegseq.pipelines.compare_resample import RunScores
@@ -273,7 +273,6 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
             "confidence_level": compare.confidence_level,
         },
         "cells": cell_records,
-        "notes": [] if BUILTIN_AVAILABLE else [BUILTIN_MISSING_NOTE],
         "findings": findings,
         "timing": {
             run.job.name: {"seconds": run.status["seconds"], "cpu_seconds": run.status["cpu_seconds"]} for run in runs

@@ -1,6 +1,7 @@
 """Running comparison jobs: each is an ordinary resumable training run, then its evaluation.
 
-A job's folder is ``<run-dir>/jobs/<job name>/``, a run directory like any ``eegseq train`` makes.
+A job's folder is ``<run-dir>/jobs/<job name>/``, a run directory like any ``eegseq train`` makes, with
+its diagnostics (``diagnostics/``) measured on the test split.
 ``compare_job.json`` is written last (atomically) when the job is done, finished or diverged; a job
 without it is unfinished and a rerun resumes it from its last checkpoint.
 """
@@ -20,6 +21,7 @@ import yaml
 from eegseq.files import atomic_write_json, atomic_write_text
 from eegseq.pipelines.compare_grid import CompareJob, Shard
 from eegseq.pipelines.config import JobConfig, to_yaml
+from eegseq.pipelines.diagnose import diagnose_run
 from eegseq.pipelines.errors import Refused
 from eegseq.pipelines.evaluate import evaluate_job
 from eegseq.pipelines.train import StoppedBySignal, TrainingStopped, train_job
@@ -88,6 +90,7 @@ def run_job(shared: JobConfig, job: CompareJob, run_dir: Path) -> dict:
     try:
         train_job(config, folder, resume=True)
         evaluate_job(folder, "test", config)
+        diagnose_run(folder, "test", config=config)
         record.update(status=FINISHED, diverged_at_step=None, reason=None)
     except StoppedBySignal:
         raise

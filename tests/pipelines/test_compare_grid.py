@@ -4,7 +4,7 @@ import pytest
 from smoke_cli import REPO
 
 from eegseq.pipelines.compare_config import BUILTIN, NONE
-from eegseq.pipelines.compare_grid import BUILTIN_AVAILABLE, Shard, grid, shard_from_environment
+from eegseq.pipelines.compare_grid import Shard, grid, shard_from_environment
 from eegseq.pipelines.config import ConfigError, load_config
 
 SMOKE = REPO / "configs" / "compare_smoke.yaml"
@@ -23,7 +23,7 @@ def test_grid_holds_every_variant_rate_and_seed_once():
     names = [job.name for job in grid(config.compare, config.train.seed)]
     per_seed = (
         ["none-s{s}"]
-        + ([f"{BUILTIN}-p0.25-s{{s}}", f"{BUILTIN}-p0.5-s{{s}}"] if BUILTIN_AVAILABLE else [])
+        + [f"{BUILTIN}-p0.25-s{{s}}", f"{BUILTIN}-p0.5-s{{s}}"]
         + ["semeniuta-p0.25-s{s}", "semeniuta-p0.5-s{s}", "moon_exp-p0.1-s{s}"]
     )
     assert names == [name.format(s=seed) for seed in (4, 7) for name in per_seed]
