@@ -4,18 +4,26 @@ TensorFlow's graph executor pays tens of microseconds per op per timestep, which
 small recurrent cell over thousands of steps. XLA compiles the whole loop into one kernel, but a
 ``jit_compile`` function's gradient cannot hand its per-step accumulators back to TensorFlow.
 So the forward loop and the backward pass are two compiled functions joined by
-``tf.custom_gradient``. The forward keeps every step's states (the same size as the output
-sequence). The backward walks the window in reverse: at each step it differentiates the cell's own
-``advance`` and recurrent term (automatic differentiation of the equations in ``lstm.py`` /
-``gru.py``, so no equation is written twice) with respect to that step's inputs and states only,
-and leaves the recurrent weights' gradient to one matrix product over all steps after the loop
-(:meth:`~eegseq.rnn.cell_base.DropoutCellBase.recurrent_weight_gradients`), instead of a small
+``tf.custom_gradient``. The backward walks the window in reverse: at each step it differentiates
+the cell's own ``advance`` and recurrent term (automatic differentiation of the equations in
+``lstm.py`` / ``gru.py``, so no equation is written twice) with respect to that step's inputs and
+states only, and leaves the recurrent weights' gradient to one matrix product over many steps
+(:meth:`~eegseq.rnn.cell_base.DropoutCellBase.recurrent_weight_gradients`) instead of a small
 outer product per step.
+
+What the forward keeps for the backward (``memory``):
+
+* ``"save"``: every step's states (the size of the output sequence per state);
+* ``"recompute"``: the states at the start of every segment of ``k = ⌈√T⌉`` steps; the backward
+  reruns each segment's forward from its first state (one extra forward pass in all), keeps that
+  segment's states only, and takes the segment's weight gradient before moving to the previous one.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+MEMORY_MODES = ("save", "recompute")
 
 
 def _frozen(structure):
@@ -27,6 +35,11 @@ def _zeros_for_none(values, like):
     return [tf.zeros_like(ref) if value is None else value for value, ref in zip(values, like)]
 
 
+def segment_length(steps: tf.Tensor) -> tf.Tensor:
+    """``⌈√steps⌉``: the recompute segment that balances kept first states against one segment's states."""
+    return tf.maximum(tf.cast(tf.math.ceil(tf.sqrt(tf.cast(steps, tf.float32))), tf.int32), 1)
+
+
 class WindowRecurrence:
     """Runs ``cell.step`` over every timestep of a window.
 
@@ -35,6 +48,7 @@ class WindowRecurrence:
         return_sequences: also return every step's output.
         jit_compile: compile with XLA (with the backward pass above); False runs a plain
             ``tf.while_loop`` differentiated by TensorFlow.
+        memory: ``"save"`` or ``"recompute"`` (see the module docstring; XLA engine only).
 
     Call args (all time-major, prepared by the cell's ``prepare_loop``):
         projected: ``(steps, ...)`` projected inputs.
@@ -47,96 +61,215 @@ class WindowRecurrence:
         ``(outputs, final_states)``: outputs ``(steps, batch, units)`` or None.
     """
 
-    def __init__(self, cell, return_sequences: bool, jit_compile: bool):
+    def __init__(self, cell, return_sequences: bool, jit_compile: bool, memory: str = "save"):
+        if memory not in MEMORY_MODES:
+            raise ValueError(f"memory={memory!r} is not valid; expected one of {', '.join(map(repr, MEMORY_MODES))}")
+        if memory == "recompute" and not jit_compile:
+            raise ValueError("memory='recompute' needs jit_compile=True (the plain loop keeps TensorFlow's gradient)")
         self.cell = cell
         self.return_sequences = return_sequences
         self.jit_compile = jit_compile
+        self.memory = memory
         if jit_compile:
-            self._forward = tf.function(self._loop, jit_compile=True, autograph=False)
-            self._backward = tf.function(self._reverse_loop, jit_compile=True, autograph=False)
+            forward, backward = {
+                "save": (self._forward_save, self._backward_save),
+                "recompute": (self._forward_recompute, self._backward_recompute),
+            }[memory]
+            self._forward = tf.function(forward, jit_compile=True, autograph=False)
+            self._backward = tf.function(backward, jit_compile=True, autograph=False)
 
+    # ---- loops over a range of steps -----------------------------------------------------------
     @staticmethod
     def _step_masks(constant_masks, per_step, t):
         masks = dict(constant_masks)
         masks.update({name: ta.read(t) for name, ta in per_step.items()})
         return masks
 
-    def _loop(self, projected, states, constant_masks, step_masks, weights, kept_states=None):
-        """The forward loop. Returns ``(sequences, final_states)``: ``sequences`` stacks the first
-        ``kept_states`` states of every step (default: the output ``h`` if ``return_sequences``)."""
-        if kept_states is None:
-            kept_states = int(self.return_sequences)
-        steps = tf.shape(projected)[0]
-        inputs = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
-        per_step = {name: tf.TensorArray(tf.float32, size=steps).unstack(m) for name, m in step_masks.items()}
+    def _run(self, inputs, per_step, constant_masks, weights, states, start, stop, sequences, offset):
+        """Steps ``[start, stop)`` from ``states``; ``sequences[j]`` gets state ``j`` after step ``t`` at
+        ``t - offset``. Returns ``(final_states, sequences)``."""
 
         def body(t, states, sequences):
             new_states = tuple(
                 self.cell.step(inputs.read(t), states, self._step_masks(constant_masks, per_step, t), weights)
             )
-            return t + 1, new_states, tuple(seq.write(t, s) for seq, s in zip(sequences, new_states))
+            return t + 1, new_states, tuple(seq.write(t - offset, s) for seq, s in zip(sequences, new_states))
 
-        sequences = tuple(tf.TensorArray(projected.dtype, size=steps) for _ in range(kept_states))
         _, final, sequences = tf.while_loop(
-            lambda t, *_: t < steps,
+            lambda t, *_: t < stop,
             body,
-            (tf.constant(0), tuple(states), sequences),
-            maximum_iterations=steps,
+            (start, tuple(states), tuple(sequences)),
+            maximum_iterations=stop - start,
             parallel_iterations=32,
         )
-        return tuple(seq.stack() for seq in sequences), final
+        return final, sequences
 
-    def _reverse_loop(self, projected, states, state_seqs, constant_masks, step_masks, weights, upstream):
-        """Gradients with respect to ``(projected, *states, *weights)`` given the forward's state
-        sequences and the upstream gradients (of the outputs if ``return_sequences``, then of the
-        final states)."""
-        cell, n_states = self.cell, len(states)
-        steps = tf.shape(projected)[0]
-        prev_seqs = [tf.concat([s[None], seq[:-1]], 0) for s, seq in zip(states, state_seqs)]
-        inputs = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
-        prev = [tf.TensorArray(projected.dtype, size=steps).unstack(seq) for seq in prev_seqs]
-        per_step = {name: tf.TensorArray(tf.float32, size=steps).unstack(m) for name, m in step_masks.items()}
-        d_outputs = tf.TensorArray(projected.dtype, size=steps).unstack(upstream[0]) if self.return_sequences else None
+    def _reverse(self, inputs, per_step, constant_masks, weights, prev, start, stop, d_states, d_outputs, d_arrays):
+        """Backward over steps ``stop - 1`` down to ``start``.
 
-        def body(i, d_states, d_projected, d_terms):
-            t = steps - 1 - i
+        Args:
+            prev: TensorArrays of each state before step ``t``, read at ``t - start``.
+            d_states: gradients with respect to the states after step ``stop - 1``.
+            d_outputs: TensorArray of the outputs' gradients by step, or None.
+            d_arrays: ``(d_projected, d_terms)`` TensorArrays receiving the gradients of the projected
+                inputs at ``t`` and of the recurrent terms at ``t - start``.
+
+        Returns:
+            ``(d_states before step start, (d_projected, d_terms))``.
+        """
+        cell = self.cell
+
+        def body(t, d_states, d_arrays):
+            t = t - 1
             masks = self._step_masks(constant_masks, per_step, t)
-            step_input, step_states = inputs.read(t), [ta.read(t) for ta in prev]
+            step_input, step_states = inputs.read(t), [ta.read(t - start) for ta in prev]
             if d_outputs is not None:
                 d_states = (d_states[0] + d_outputs.read(t), *d_states[1:])
             with tf.GradientTape() as tape:
                 tape.watch([step_input, *step_states])
                 term = cell.recurrent_term(step_states[0], masks.get("recurrent"), weights)
                 new_states = cell.advance(step_input, term, tuple(step_states), masks)
-            # Not the weights: their gradient is one product over all steps after the loop.
+            # Not the weights: their gradient is one product over many steps after the loop.
             grads = tape.gradient(
                 list(new_states),
                 [step_input, term, *step_states],
                 output_gradients=list(d_states),
                 unconnected_gradients=tf.UnconnectedGradients.ZERO,
             )
-            return i + 1, tuple(grads[2:]), d_projected.write(t, grads[0]), d_terms.write(t, grads[1])
+            d_projected, d_terms = d_arrays
+            return t, tuple(grads[2:]), (d_projected.write(t, grads[0]), d_terms.write(t - start, grads[1]))
 
-        _, d_initial, d_projected, d_terms = tf.while_loop(
-            lambda i, *_: i < steps,
-            body,
-            (
-                tf.constant(0),
-                tuple(upstream[-n_states:]),
-                tf.TensorArray(projected.dtype, size=steps),
-                tf.TensorArray(projected.dtype, size=steps),
-            ),
-            maximum_iterations=steps,
+        _, d_states, d_arrays = tf.while_loop(
+            lambda t, *_: t > start, body, (stop, tuple(d_states), d_arrays), maximum_iterations=stop - start
+        )
+        return d_states, d_arrays
+
+    def _inputs(self, projected, step_masks, upstream=None):
+        """TensorArrays read by step: projected inputs, per-step masks, and the outputs' gradients."""
+        inputs = tf.TensorArray(projected.dtype, size=tf.shape(projected)[0]).unstack(projected)
+        per_step = {name: tf.TensorArray(m.dtype, size=tf.shape(m)[0]).unstack(m) for name, m in step_masks.items()}
+        if upstream is None or not self.return_sequences:
+            return inputs, per_step, None
+        return inputs, per_step, tf.TensorArray(projected.dtype, size=tf.shape(projected)[0]).unstack(upstream[0])
+
+    @staticmethod
+    def _arrays(dtype, size, count):
+        return tuple(tf.TensorArray(dtype, size=size) for _ in range(count))
+
+    # ---- memory="save" -------------------------------------------------------------------------
+    def _forward_save(self, projected, states, constant_masks, step_masks, weights):
+        """Returns ``(outputs or (), state sequences, final states)``."""
+        inputs, per_step, _ = self._inputs(projected, step_masks)
+        steps = tf.shape(projected)[0]
+        sequences = self._arrays(projected.dtype, steps, len(states))
+        final, sequences = self._run(inputs, per_step, constant_masks, weights, states, 0, steps, sequences, 0)
+        saved = tuple(seq.stack() for seq in sequences)
+        return saved[:1] if self.return_sequences else (), saved, final
+
+    def _backward_save(self, projected, states, saved, constant_masks, step_masks, weights, upstream):
+        """Gradients with respect to ``(projected, *states, *weights)`` given the upstream gradients
+        (of the outputs if ``return_sequences``, then of the final states)."""
+        inputs, per_step, d_outputs = self._inputs(projected, step_masks, upstream)
+        steps, n_states = tf.shape(projected)[0], len(states)
+        prev_seqs = [tf.concat([s[None], seq[:-1]], 0) for s, seq in zip(states, saved)]
+        prev = [tf.TensorArray(seq.dtype, size=steps).unstack(seq) for seq in prev_seqs]
+        d_initial, (d_projected, d_terms) = self._reverse(
+            inputs,
+            per_step,
+            constant_masks,
+            weights,
+            prev,
+            0,
+            steps,
+            upstream[-n_states:],
+            d_outputs,
+            self._arrays(projected.dtype, steps, 2),
         )
         recurrent_mask = step_masks.get("recurrent", constant_masks.get("recurrent"))
-        d_weights = cell.recurrent_weight_gradients(prev_seqs[0], recurrent_mask, d_terms.stack(), weights)
+        d_weights = self.cell.recurrent_weight_gradients(prev_seqs[0], recurrent_mask, d_terms.stack(), weights)
         return [d_projected.stack(), *d_initial, *d_weights]
 
+    # ---- memory="recompute" --------------------------------------------------------------------
+    def _forward_recompute(self, projected, states, constant_masks, step_masks, weights):
+        """Returns ``(outputs or (), the states before every segment (segments, batch, units), final)``."""
+        inputs, per_step, _ = self._inputs(projected, step_masks)
+        steps = tf.shape(projected)[0]
+        length = segment_length(steps)
+        segments = (steps + length - 1) // length
+        outputs = self._arrays(projected.dtype, steps, int(self.return_sequences))
+
+        def body(s, states, outputs, firsts):
+            firsts = tuple(f.write(s, state) for f, state in zip(firsts, states))
+            start = s * length
+            stop = tf.minimum(start + length, steps)
+            final, outputs = self._run(inputs, per_step, constant_masks, weights, states, start, stop, outputs, 0)
+            return s + 1, final, outputs, firsts
+
+        _, final, outputs, firsts = tf.while_loop(
+            lambda s, *_: s < segments,
+            body,
+            (tf.constant(0), tuple(states), outputs, self._arrays(projected.dtype, segments, len(states))),
+            maximum_iterations=segments,
+        )
+        return tuple(o.stack() for o in outputs), tuple(f.stack() for f in firsts), final
+
+    def _backward_recompute(self, projected, states, saved, constant_masks, step_masks, weights, upstream):
+        """As :meth:`_backward_save`, segment by segment from the last, each segment's states recomputed."""
+        inputs, per_step, d_outputs = self._inputs(projected, step_masks, upstream)
+        steps, n_states = tf.shape(projected)[0], len(states)
+        length = segment_length(steps)
+        segments = (steps + length - 1) // length
+        step_mask = step_masks.get("recurrent")
+        constant_mask = constant_masks.get("recurrent")
+        d_projected = tf.TensorArray(projected.dtype, size=steps)
+
+        def body(s, d_states, d_projected, d_weights):
+            s = s - 1
+            start = s * length
+            stop = tf.minimum(start + length, steps)
+            first = tuple(f[s] for f in saved)
+            sequence = self._arrays(projected.dtype, length, n_states)
+            _, sequence = self._run(inputs, per_step, constant_masks, weights, first, start, stop, sequence, start)
+            # Rows past the window's end (last segment) stay zero in both factors of the weight gradient.
+            prev_seqs = [tf.concat([f[None], seq.stack()[:-1]], 0) for f, seq in zip(first, sequence)]
+            prev = [tf.TensorArray(seq.dtype, size=length).unstack(seq) for seq in prev_seqs]
+            d_states, (d_projected, d_terms) = self._reverse(
+                inputs,
+                per_step,
+                constant_masks,
+                weights,
+                prev,
+                start,
+                stop,
+                d_states,
+                d_outputs,
+                (d_projected, tf.TensorArray(projected.dtype, size=length)),
+            )
+            mask = (
+                constant_mask
+                if step_mask is None
+                else tf.gather(step_mask, tf.minimum(start + tf.range(length), steps - 1))
+            )
+            segment_grads = self.cell.recurrent_weight_gradients(prev_seqs[0], mask, d_terms.stack(), weights)
+            return s, d_states, d_projected, tuple(a + b for a, b in zip(d_weights, segment_grads))
+
+        _, d_initial, d_projected, d_weights = tf.while_loop(
+            lambda s, *_: s > 0,
+            body,
+            (segments, tuple(upstream[-n_states:]), d_projected, tuple(tf.zeros_like(w) for w in weights)),
+            maximum_iterations=segments,
+        )
+        return [d_projected.stack(), *d_initial, *d_weights]
+
+    # ---- the call ------------------------------------------------------------------------------
     def __call__(self, projected, states, constant_masks, step_masks, weights):
         states, weights = tuple(states), tuple(weights)
         if not self.jit_compile:
-            sequences, final = self._loop(projected, states, constant_masks, step_masks, weights)
-            return (sequences[0] if self.return_sequences else None), final
+            inputs, per_step, _ = self._inputs(projected, step_masks)
+            steps = tf.shape(projected)[0]
+            outputs = self._arrays(projected.dtype, steps, int(self.return_sequences))
+            final, outputs = self._run(inputs, per_step, constant_masks, weights, states, 0, steps, outputs, 0)
+            return (outputs[0].stack() if self.return_sequences else None), final
         n_states = len(states)
 
         # The compiled functions are called on stop_gradient'ed inputs: a tape that saw them would
@@ -147,14 +280,12 @@ class WindowRecurrence:
         def run(projected, *flat_inputs):
             projected, flat_inputs = _frozen(projected), _frozen(list(flat_inputs))
             own_states, own_weights = tuple(flat_inputs[:n_states]), tuple(flat_inputs[n_states:])
-            state_seqs, final = self._forward(projected, own_states, constant_masks, step_masks, own_weights, n_states)
-            flat = ([state_seqs[0]] if self.return_sequences else []) + list(final)
+            outputs, saved, final = self._forward(projected, own_states, constant_masks, step_masks, own_weights)
+            flat = list(outputs) + list(final)
 
             def grad(*upstream):
                 upstream = _frozen(_zeros_for_none(upstream, flat))
-                return self._backward(
-                    projected, own_states, state_seqs, constant_masks, step_masks, own_weights, upstream
-                )
+                return self._backward(projected, own_states, saved, constant_masks, step_masks, own_weights, upstream)
 
             return flat, grad
 

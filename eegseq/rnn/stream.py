@@ -19,7 +19,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
-from eegseq.rnn import fused, gru, lstm  # noqa: F401  (gru, lstm: registers the cells a saved StreamRNN names)
+from eegseq.rnn import engine, fused, gru, lstm  # noqa: F401  (gru, lstm: registers the cells a saved StreamRNN names)
 from eegseq.rnn.masks import LOOP, carried_slots, inference_masks, sample_window
 from eegseq.rnn.recurrence import WindowRecurrence
 
@@ -37,10 +37,16 @@ class StreamRNN(keras.layers.Layer):
         stateful: keep the state in variables between calls (needs a fixed batch size).
         seed: this layer's mask seed; give each layer of a model its own.
         use_fused: run LSTM windows in which no mask acts inside the recurrence with TensorFlow's
-            fused block LSTM kernel. None (default): only where a GPU is visible; on the CPU the
-            XLA loop with its backward pass is faster (see ``benchmarks/rnn_speed.py``).
+            fused block LSTM kernel (True) or the XLA loop (False). None (default): whichever is
+            faster for the window's shape on this machine, timed once per setting and process
+            (:mod:`eegseq.rnn.engine`; under op determinism: fused only where a GPU is visible).
         jit_compile: compile the loop over timesteps with XLA (see :mod:`eegseq.rnn.recurrence`);
             False runs a plain ``tf.while_loop``.
+        memory: what the XLA loop keeps for its backward pass: ``"save"`` (default) every step's
+            states; ``"recompute"`` only the first state of every ``⌈√T⌉``-step segment, rerunning
+            each segment's forward in the backward pass (peak memory per step below the stock
+            layer's, for about one more forward pass; see ``docs/recurrent-dropout.md``). Needs
+            ``jit_compile=True``; windows then never take the fused kernel, which keeps every step.
 
     Call args:
         inputs: ``(batch, steps, features)``.
@@ -65,6 +71,7 @@ class StreamRNN(keras.layers.Layer):
         seed: int = 0,
         use_fused: bool | None = None,
         jit_compile: bool = True,
+        memory: str = "save",
         **kwargs,
     ):
         if isinstance(cell, dict):
@@ -77,8 +84,11 @@ class StreamRNN(keras.layers.Layer):
         self.seed = int(seed)
         self.use_fused = use_fused
         self.jit_compile = jit_compile
+        self.memory = memory
+        if memory == "recompute" and use_fused:
+            raise ValueError(f"StreamRNN: use_fused=True keeps every step, which memory={memory!r} is meant to avoid")
         self._state_variables: list[tf.Variable] | None = None
-        self._recurrence = WindowRecurrence(cell, return_sequences, jit_compile)
+        self._recurrence = WindowRecurrence(cell, return_sequences, jit_compile, memory)
 
     # ---- state layout --------------------------------------------------------------------------
     @property
@@ -154,7 +164,7 @@ class StreamRNN(keras.layers.Layer):
         window_masks, carried, ready = self._window_masks(
             training, masks, carried, fresh, lane_keys, steps_seen, steps, batch
         )
-        outputs_tm, final_states = self._run(inputs, cell_states, window_masks)
+        outputs_tm, final_states = self._run(inputs, cell_states, window_masks, training)
 
         new_lane = tf.stack([ready, steps_seen + tf.cast(steps, tf.int64)], axis=1)
         new_states = list(final_states) + [new_lane] + [carried[s.name] for s in self._carried]
@@ -219,7 +229,13 @@ class StreamRNN(keras.layers.Layer):
                 masks[name] = tf.transpose(masks[name], [1, 0] + list(range(2, masks[name].shape.rank)))
         return masks, carried, ready
 
-    def _run(self, inputs, cell_states, masks):
+    def _fused(self, inputs, training) -> bool:
+        """Whether an unmasked LSTM window runs in the fused kernel."""
+        if self.use_fused is not None or self.memory == "recompute":
+            return bool(self.use_fused)
+        return engine.use_fused(self.cell, inputs.shape[0], inputs.shape[1], bool(training))
+
+    def _run(self, inputs, cell_states, masks, training):
         """The recurrence over one window: ``(outputs (steps, batch, units) or None, final cell states)``."""
         cell = self.cell
         inputs_tm = tf.transpose(inputs, (1, 0, 2))
@@ -227,8 +243,7 @@ class StreamRNN(keras.layers.Layer):
         if input_mask is not None and not isinstance(input_mask, float):
             input_mask = input_mask[None]  # (1, batch, features): reused at every step
         projected, loop_masks, weights = cell.prepare_loop(cell.project_inputs(inputs_tm, input_mask), masks)
-        use_fused = self.use_fused if self.use_fused is not None else bool(tf.config.list_logical_devices("GPU"))
-        if use_fused and cell.has_cell_state and not loop_masks:
+        if cell.has_cell_state and not loop_masks and self._fused(inputs, training):
             masked = inputs_tm if input_mask is None else inputs_tm * input_mask
             h_seq, c_seq = fused.block_lstm(masked, cell_states[0], cell_states[1], cell.kernel, weights[0], cell.bias)
             return h_seq, (h_seq[-1], c_seq[-1])
@@ -248,5 +263,6 @@ class StreamRNN(keras.layers.Layer):
             seed=self.seed,
             use_fused=self.use_fused,
             jit_compile=self.jit_compile,
+            memory=self.memory,
         )
         return config

@@ -14,16 +14,25 @@ from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, DropoutSpec, St
 @pytest.mark.parametrize("Cell", [DropoutLSTMCell, DropoutGRUCell], ids=["lstm", "gru"])
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_engines_agree_in_training_with_gradients(Cell, preset):
+    """Every engine against TensorFlow's gradient of the plain loop: the XLA loop keeping every step
+    (``save``) or recomputing segments (``recompute``; 13 steps = segments of 4, 4, 4, 1), the fused
+    kernel, and the default's choice between them."""
     rng = np.random.default_rng(3)
     x = tf.constant(rng.standard_normal((4, 13, 3)), tf.float32)
     layers = {
         name: StreamRNN(
-            Cell(5, DropoutSpec.create(preset, rate=0.3, input_rate=0.2)), return_sequences=True, seed=11, **options
+            Cell(5, DropoutSpec.create(preset, rate=0.3, input_rate=0.2)),
+            return_sequences=True,
+            return_state=True,
+            seed=11,
+            **options,
         )
         for name, options in {
             "loop": dict(jit_compile=False, use_fused=False),
             "xla": dict(jit_compile=True, use_fused=False),
+            "recompute": dict(jit_compile=True, memory="recompute"),
             "fused": dict(jit_compile=True, use_fused=True),
+            "default": dict(),
         }.items()
     }
     weights = None
@@ -32,14 +41,25 @@ def test_engines_agree_in_training_with_gradients(Cell, preset):
         layer(x)
         weights = weights or [w + rng.normal(0, 0.2, w.shape).astype(np.float32) for w in layer.get_weights()]
         layer.set_weights(weights)
+        n_cell = len(layer.cell.state_size)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = layer(x, lane_keys=[3, 1, 4, 1], training=True)
-            loss = tf.reduce_sum(tf.cos(y))
-        results[name] = [y, *tape.gradient(loss, [x, *layer.trainable_weights])]
-    for name in ("xla", "fused"):
+            y, *states = layer(x, lane_keys=[3, 1, 4, 1], training=True)
+            loss = tf.reduce_sum(tf.cos(y)) + sum(tf.reduce_sum(tf.sin(s)) for s in states[:n_cell])
+        results[name] = [y, *states[:n_cell], *tape.gradient(loss, [x, *layer.trainable_weights])]
+    for name in ("xla", "recompute", "fused", "default"):
         for got, want in zip(results[name], results["loop"]):
             assert_close_at_scale(got.numpy(), want.numpy())
+
+
+def test_memory_option_is_checked():
+    cell = DropoutLSTMCell(4)
+    with pytest.raises(ValueError, match="memory='all' is not valid; expected one of 'save', 'recompute'"):
+        StreamRNN(cell, memory="all")
+    with pytest.raises(ValueError, match="memory='recompute' needs jit_compile=True"):
+        StreamRNN(cell, memory="recompute", jit_compile=False)
+    with pytest.raises(ValueError, match="use_fused=True keeps every step"):
+        StreamRNN(cell, memory="recompute", use_fused=True)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

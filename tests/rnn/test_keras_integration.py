@@ -53,11 +53,14 @@ def test_keras_file_reloads_in_a_fresh_process_and_predicts_identically(tmp_path
 
 def test_config_round_trip_keeps_the_resolved_spec():
     layer = StreamRNN(
-        DropoutGRUCell(5, DropoutSpec.create("gal_tied", rate=0.2, input_rate=0.1)), return_sequences=True, seed=9
+        DropoutGRUCell(5, DropoutSpec.create("gal_tied", rate=0.2, input_rate=0.1)),
+        return_sequences=True,
+        seed=9,
+        memory="recompute",
     )
     clone = StreamRNN.from_config(layer.get_config())
     assert clone.cell.spec == layer.cell.spec
-    assert (clone.seed, clone.return_sequences) == (9, True)
+    assert (clone.seed, clone.return_sequences, clone.memory) == (9, True, "recompute")
 
 
 def test_model_fit_trains_with_recording_masks():
