@@ -95,3 +95,25 @@ def test_xla_gradients_equal_loop_for_every_setting(kind, training, settings):
         # Masks up to 2 (moon, semeniuta under scaling "none") grow terms that later cancel, so
         # float32 rounding reaches ~4e-5 of the scale here; a wrong term would be off by O(1).
         assert_close_at_scale(got.numpy(), want.numpy(), rel=1e-4)
+
+
+def test_engine_choice_is_timed_once_per_setting_and_fixed_under_determinism():
+    from tensorflow.python.framework import config as tf_config  # op determinism's switch and query
+
+    from eegseq.rnn import engine
+
+    cell = DropoutLSTMCell(3)
+    cell.build((None, 2))
+    deterministic = tf_config.is_op_determinism_enabled()
+    try:
+        tf_config.disable_op_determinism()
+        before = engine._fused_is_faster.cache_info()
+        first = engine.use_fused(cell, 2, 4, True)
+        assert engine.use_fused(cell, 2, 4, True) == first
+        after = engine._fused_is_faster.cache_info()
+        assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)  # timed once, then kept
+        tf_config.enable_op_determinism()
+        assert engine.use_fused(cell, 2, 4, True) == bool(tf.config.list_logical_devices("GPU"))
+        assert engine._fused_is_faster.cache_info().hits == after.hits  # no clock under determinism
+    finally:
+        (tf_config.enable_op_determinism if deterministic else tf_config.disable_op_determinism)()
