@@ -154,8 +154,12 @@ class _Task:
 
     def identity(self) -> dict:
         """The source, events and options a store file (or a failure record) was made from."""
-        return {"sha256": self.row.sha256, "options": self.options, "source": self.source_stat(),
-                "events": self.events_stat()}
+        return {
+            "sha256": self.row.sha256,
+            "options": self.options,
+            "source": self.source_stat(),
+            "events": self.events_stat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -220,17 +224,40 @@ def ingest(
     store_dir = Path(store_dir)
     with StoreLock(store_dir, wait=wait_for_store):
         remove_stale_temporaries(store_dir)  # only the lock holder may: nobody else writes here
-        return _ingest_locked(source, store_dir, layout, data_root, split, safe_labels, reader_options or {},
-                              workers, progress, on_error, min_dropout_samples)
+        return _ingest_locked(
+            source,
+            store_dir,
+            layout,
+            data_root,
+            split,
+            safe_labels,
+            reader_options or {},
+            workers,
+            progress,
+            on_error,
+            min_dropout_samples,
+        )
 
 
-def _ingest_locked(source, store_dir: Path, layout, data_root, split, safe_labels, reader_options: dict,
-                   workers: int, progress: bool, on_error: str, min_dropout_samples) -> IngestReport:
+def _ingest_locked(
+    source,
+    store_dir: Path,
+    layout,
+    data_root,
+    split,
+    safe_labels,
+    reader_options: dict,
+    workers: int,
+    progress: bool,
+    on_error: str,
+    min_dropout_samples,
+) -> IngestReport:
     report = IngestReport()
     known_failures = _read_failures(store_dir)
     failures: dict[str, dict] = {}
-    tasks = _plan_tasks(source, store_dir, layout, data_root, split, safe_labels, reader_options,
-                        min_dropout_samples, report, on_error)
+    tasks = _plan_tasks(
+        source, store_dir, layout, data_root, split, safe_labels, reader_options, min_dropout_samples, report, on_error
+    )
     for what, reason in list(report.failed):  # files the manifest builder could not use, found at every run
         failures[what] = {"reason": reason, "identity": None}
         if known_failures.get(what) == failures[what]:
@@ -252,14 +279,17 @@ def _ingest_locked(source, store_dir: Path, layout, data_root, split, safe_label
 
     outcomes = _run(pending, workers)
     try:
-        with tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc="ingest", unit="rec",
-                  disable=not progress) as bar:
+        with tqdm(
+            total=len(tasks), initial=len(tasks) - len(pending), desc="ingest", unit="rec", disable=not progress
+        ) as bar:
             for task, outcome in outcomes:
                 bar.update()
                 if outcome.disk_full:
                     raise IngestError(
                         f"ingest stopped: the disk is full ({outcome.reason}); free space and run again "
-                        "(store files already written are whole and are kept)", report)
+                        "(store files already written are whole and are kept)",
+                        report,
+                    )
                 if outcome.reason is not None:
                     report.failed.append((task.row.id, outcome.reason))
                     if outcome.recorded:
@@ -281,7 +311,9 @@ def _ingest_locked(source, store_dir: Path, layout, data_root, split, safe_label
         raise MixedRatesError(
             f"{store_dir}: recordings have different sampling rates {rates} Hz (e.g. "
             f"{', '.join(f'{rid} at {rate} Hz' for rate, rid in examples.items())}); a store holds one rate: "
-            "set target_sfreq to resample them to one", report)
+            "set target_sfreq to resample them to one",
+            report,
+        )
     done.sort(key=lambda item: item[0].id)
     report.manifest = BuiltManifest([row for row, _ in done], {row.id: ev for row, ev in done}).write(
         store_dir / STORE_MANIFEST
@@ -289,16 +321,27 @@ def _ingest_locked(source, store_dir: Path, layout, data_root, split, safe_label
     return report
 
 
-def _plan_tasks(source, store_dir: Path, layout: str, data_root, split: SplitSpec | None, safe_labels,
-                reader_options: dict, min_dropout_samples: int | None, report: IngestReport,
-                on_error: str) -> list[_Task]:
+def _plan_tasks(
+    source,
+    store_dir: Path,
+    layout: str,
+    data_root,
+    split: SplitSpec | None,
+    safe_labels,
+    reader_options: dict,
+    min_dropout_samples: int | None,
+    report: IngestReport,
+    on_error: str,
+) -> list[_Task]:
     """Rows to store as tasks; rows that cannot even be located are reported (or stop the ingest)."""
     split_kw = {} if split is None else {"split": split}
     if isinstance(source, SyntheticSpec):
         built = build_synthetic_manifest(source, **split_kw)
         spec_json = source.model_dump_json()
-        return [_Task(row, str(store_dir / f"{row.id}{STORE_SUFFIX}"), None, (spec_json, i), None, {},
-                      min_dropout_samples) for i, row in enumerate(built.rows)]
+        return [
+            _Task(row, str(store_dir / f"{row.id}{STORE_SUFFIX}"), None, (spec_json, i), None, {}, min_dropout_samples)
+            for i, row in enumerate(built.rows)
+        ]
     source = Path(source)
     if layout == "manifest":
         rows = read_manifest(source)
@@ -306,8 +349,12 @@ def _plan_tasks(source, store_dir: Path, layout: str, data_root, split: SplitSpe
         table = events_path_for(source)
         events = read_events(table, [r.id for r in rows]) if table.is_file() else None
     elif layout in FOLDER_LAYOUTS:
-        builders = {"kaggle2016": build_kaggle2016_manifest, "chbmit": build_chbmit_manifest,
-                    "tusz": build_tusz_manifest, "bids": build_bids_manifest}
+        builders = {
+            "kaggle2016": build_kaggle2016_manifest,
+            "chbmit": build_chbmit_manifest,
+            "tusz": build_tusz_manifest,
+            "bids": build_bids_manifest,
+        }
         extra = {"safe_labels": safe_labels} if layout == "kaggle2016" and safe_labels is not None else {}
         built = builders[layout](source, data_root=data_root, **split_kw, **extra)
         root = source if data_root is None else Path(data_root)
@@ -326,8 +373,17 @@ def _plan_tasks(source, store_dir: Path, layout: str, data_root, split: SplitSpe
             _fail(report, row.id, str(exc), on_error)
             continue
         row_events = None if events is None else tuple((e.onset, e.duration, e.label) for e in events.get(row.id, []))
-        tasks.append(_Task(row, str(store_dir / f"{row.id}{STORE_SUFFIX}"), str(path), None, row_events,
-                           reader_options, min_dropout_samples))
+        tasks.append(
+            _Task(
+                row,
+                str(store_dir / f"{row.id}{STORE_SUFFIX}"),
+                str(path),
+                None,
+                row_events,
+                reader_options,
+                min_dropout_samples,
+            )
+        )
     return tasks
 
 
@@ -344,8 +400,9 @@ def _run(tasks: list[_Task], workers: int):
             yield task, _store_one(task)
         return
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
-                               initializer=_die_with_parent, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)), mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
     try:
         futures: dict[Future, _Task] = {pool.submit(_store_one, task): task for task in tasks}
         remaining = set(futures)
@@ -385,16 +442,22 @@ def _store_one(task: _Task) -> _Outcome:
                 return _Outcome(reason=f"{task.source_path}: file does not exist")
             actual = sha256_file(task.source_path)
             if actual != row.sha256:
-                return _Outcome(reason=f"{task.source_path}: checksum mismatch: manifest {row.sha256}, file {actual}",
-                                recorded=True)
+                return _Outcome(
+                    reason=f"{task.source_path}: checksum mismatch: manifest {row.sha256}, file {actual}", recorded=True
+                )
             annotations = "auto" if task.events is None else [Event(*event) for event in task.events]
             recording = read_recording(task.source_path, annotations=annotations, **task.reader_options)
         _check_against_row(recording, row, task)
         if row.label is not None:
             recording.label = row.label
         recording.meta[INGEST_META] = task.identity()
-        write_store(recording, task.store_path, recording_id=row.id, source_sha256=row.sha256,
-                    min_dropout_samples=task.min_dropout_samples)
+        write_store(
+            recording,
+            task.store_path,
+            recording_id=row.id,
+            source_sha256=row.sha256,
+            min_dropout_samples=task.min_dropout_samples,
+        )
     except RecordingError as exc:
         return _Outcome(reason=str(exc), recorded=True)
     except OSError as exc:
@@ -405,21 +468,30 @@ def _store_one(task: _Task) -> _Outcome:
 def _check_against_row(recording: Recording, row: ManifestRow, task: _Task) -> None:
     where = task.source_path or row.id
     if row.n_channels is not None and recording.n_channels != row.n_channels:
-        raise RecordingError(f"{recording.n_channels} channels, manifest row {row.id!r} says {row.n_channels}",
-                             path=where)
+        raise RecordingError(
+            f"{recording.n_channels} channels, manifest row {row.id!r} says {row.n_channels}", path=where
+        )
     if task.reader_options.get("target_sfreq") is None:
         if row.sfreq is not None and abs(recording.sfreq - row.sfreq) > 1e-6 * row.sfreq:
-            raise RecordingError(f"sampling rate {recording.sfreq} Hz, manifest row {row.id!r} says {row.sfreq}",
-                                 path=where)
+            raise RecordingError(
+                f"sampling rate {recording.sfreq} Hz, manifest row {row.id!r} says {row.sfreq}", path=where
+            )
         if row.n_samples is not None and recording.n_samples != row.n_samples:
-            raise RecordingError(f"{recording.n_samples} samples, manifest row {row.id!r} says {row.n_samples}",
-                                 path=where)
+            raise RecordingError(
+                f"{recording.n_samples} samples, manifest row {row.id!r} says {row.n_samples}", path=where
+            )
 
 
 def _store_row(row: ManifestRow, recording: Recording | StoreReader) -> ManifestRow:
-    return row.model_copy(update={"path": f"{row.id}{STORE_SUFFIX}", "label": recording.label,
-                                  "sfreq": recording.sfreq, "n_channels": recording.n_channels,
-                                  "n_samples": recording.n_samples})
+    return row.model_copy(
+        update={
+            "path": f"{row.id}{STORE_SUFFIX}",
+            "label": recording.label,
+            "sfreq": recording.sfreq,
+            "n_channels": recording.n_channels,
+            "n_samples": recording.n_samples,
+        }
+    )
 
 
 def _stored_if_current(task: _Task) -> _Outcome | None:
@@ -431,8 +503,11 @@ def _stored_if_current(task: _Task) -> _Outcome | None:
         with StoreReader(task.store_path) as store:
             made_from = store.meta.get(INGEST_META, {})
             current = task.identity()
-            if (store.source_sha256 != task.row.sha256 or made_from.get("options") != current["options"]
-                    or made_from.get("events") != current["events"]):
+            if (
+                store.source_sha256 != task.row.sha256
+                or made_from.get("options") != current["options"]
+                or made_from.get("events") != current["events"]
+            ):
                 return None
             if made_from.get("source") != current["source"] and sha256_file(task.source_path) != task.row.sha256:
                 return None  # the source changed after it was stored: the worker reports the mismatch

@@ -50,7 +50,9 @@ class ManifestRow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="unique recording id; also the store file stem")
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="unique recording id; also the store file stem"
+    )
     path: str = Field(min_length=1, description="file path relative to the data root, '/'-separated")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of the recording's source")
     subject: str = Field(min_length=1, description="subject / patient")
@@ -79,7 +81,9 @@ class EventRow(BaseModel):
     recording_id: str = Field(min_length=1)
     onset: float = Field(ge=0, allow_inf_nan=False)
     duration: float = Field(ge=0, allow_inf_nan=False)
-    eventType: str = Field(min_length=1, description="e.g. 'sz', 'sz_foc_ia', 'bckg'")
+    eventType: str = Field(  # noqa: N815 (the column name of the events table and BIDS)
+        min_length=1, description="e.g. 'sz', 'sz_foc_ia', 'bckg'"
+    )
 
 
 class SplitSpec(BaseModel):
@@ -123,8 +127,9 @@ def read_manifest(csv_path: str | os.PathLike) -> list[ManifestRow]:
         header = reader.fieldnames or []
         missing = [c for c in MANIFEST_COLUMNS if c not in header]
         if missing:
-            raise ManifestError(f"missing column(s) {missing}; expected {list(MANIFEST_COLUMNS)}",
-                                file=csv_path, column=missing[0])
+            raise ManifestError(
+                f"missing column(s) {missing}; expected {list(MANIFEST_COLUMNS)}", file=csv_path, column=missing[0]
+            )
         unknown = [c for c in header if c not in MANIFEST_COLUMNS]
         if unknown:
             raise ManifestError(f"unknown column(s) {unknown}", file=csv_path, column=unknown[0])
@@ -134,8 +139,12 @@ def read_manifest(csv_path: str | os.PathLike) -> list[ManifestRow]:
             values = {k: (v if v != "" else None) for k, v in raw.items() if k is not None}
             row = _validated(ManifestRow, values, csv_path, number)
             if row.id in first_row_of:
-                raise ManifestError(f"duplicate id {row.id!r} (first in row {first_row_of[row.id]})",
-                                    file=csv_path, row=number, column="id")
+                raise ManifestError(
+                    f"duplicate id {row.id!r} (first in row {first_row_of[row.id]})",
+                    file=csv_path,
+                    row=number,
+                    column="id",
+                )
             first_row_of[row.id] = number
             rows.append(row)
     return rows
@@ -169,8 +178,12 @@ def check_files(
         if verify_checksums:
             actual = source_sha256_of(path)
             if actual != row.sha256:
-                raise ManifestError(f"checksum mismatch for {path}: manifest {row.sha256}, file {actual}",
-                                    file=manifest, row=number, column="sha256")
+                raise ManifestError(
+                    f"checksum mismatch for {path}: manifest {row.sha256}, file {actual}",
+                    file=manifest,
+                    row=number,
+                    column="sha256",
+                )
         resolved.append(path)
     return resolved
 
@@ -189,15 +202,18 @@ def load_manifest(
 ) -> list[ManifestRow]:
     """Read a manifest and check its files under ``data_root`` (default: the manifest's folder)."""
     rows = read_manifest(csv_path)
-    check_files(rows, Path(csv_path).parent if data_root is None else data_root, manifest=csv_path,
-                verify_checksums=verify_checksums)
+    check_files(
+        rows,
+        Path(csv_path).parent if data_root is None else data_root,
+        manifest=csv_path,
+        verify_checksums=verify_checksums,
+    )
     return rows
 
 
 def write_manifest(rows: Iterable[ManifestRow], csv_path: str | os.PathLike) -> Path:
     """Write rows to ``csv_path`` atomically (temporary file in the same folder, then rename)."""
-    return _write_csv(csv_path, MANIFEST_COLUMNS,
-                      ([_cell(getattr(row, c)) for c in MANIFEST_COLUMNS] for row in rows))
+    return _write_csv(csv_path, MANIFEST_COLUMNS, ([_cell(getattr(row, c)) for c in MANIFEST_COLUMNS] for row in rows))
 
 
 def events_path_for(manifest_path: str | os.PathLike) -> Path:
@@ -208,8 +224,11 @@ def events_path_for(manifest_path: str | os.PathLike) -> Path:
 
 def write_events(events: Mapping[str, Sequence[Event]], csv_path: str | os.PathLike) -> Path:
     """Write ``{recording_id: events}`` as an events table (sorted by id, then onset), atomically."""
-    lines = ([rid, repr(e.onset), repr(e.duration), e.label]
-             for rid in sorted(events) for e in sorted(events[rid], key=lambda e: (e.onset, e.label)))
+    lines = (
+        [rid, repr(e.onset), repr(e.duration), e.label]
+        for rid in sorted(events)
+        for e in sorted(events[rid], key=lambda e: (e.onset, e.label))
+    )
     return _write_csv(csv_path, EVENT_COLUMNS, lines)
 
 
@@ -226,13 +245,18 @@ def read_events(csv_path: str | os.PathLike, known_ids: Iterable[str] | None = N
         reader = csv.DictReader(f)
         missing = [c for c in EVENT_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ManifestError(f"missing column(s) {missing}; expected {list(EVENT_COLUMNS)}", file=csv_path,
-                                column=missing[0])
+            raise ManifestError(
+                f"missing column(s) {missing}; expected {list(EVENT_COLUMNS)}", file=csv_path, column=missing[0]
+            )
         for number, raw in enumerate(reader, start=1):
             row = _validated(EventRow, {c: raw[c] for c in EVENT_COLUMNS}, csv_path, number)
             if known is not None and row.recording_id not in known:
-                raise ManifestError(f"recording id {row.recording_id!r} is not in the manifest", file=csv_path,
-                                    row=number, column="recording_id")
+                raise ManifestError(
+                    f"recording id {row.recording_id!r} is not in the manifest",
+                    file=csv_path,
+                    row=number,
+                    column="recording_id",
+                )
             events[row.recording_id].append(Event(row.onset, row.duration, row.eventType))
     return dict(events)
 
@@ -275,8 +299,9 @@ def _validated(model: type[BaseModel], values: dict, csv_path: str | os.PathLike
     except ValidationError as exc:
         error = exc.errors()[0]
         column = str(error["loc"][0]) if error["loc"] else None
-        raise ManifestError(f"{error['msg']} (got {error.get('input')!r})", file=csv_path, row=number,
-                            column=column) from None
+        raise ManifestError(
+            f"{error['msg']} (got {error.get('input')!r})", file=csv_path, row=number, column=column
+        ) from None
 
 
 def _cell(value: object) -> str:

@@ -60,18 +60,31 @@ def build_synthetic_manifest(spec: SyntheticSpec, split: SplitSpec = SplitSpec(b
     for index in range(spec.n_recordings):
         plan = plan_recording(spec, index)
         rid = spec.recording_id(index)
-        rows.append(ManifestRow(
-            id=rid, path=f"{rid}.h5", sha256=source_sha256(spec, index), subject=spec.subject_of(index),
-            group=spec.group_of(index), split="train", label=plan.label, sfreq=spec.sfreq,
-            n_channels=spec.n_channels, n_samples=spec.n_samples,
-        ))
+        rows.append(
+            ManifestRow(
+                id=rid,
+                path=f"{rid}.h5",
+                sha256=source_sha256(spec, index),
+                subject=spec.subject_of(index),
+                group=spec.group_of(index),
+                split="train",
+                label=plan.label,
+                sfreq=spec.sfreq,
+                n_channels=spec.n_channels,
+                n_samples=spec.n_samples,
+            )
+        )
         events[rid] = list(plan.events)
     return BuiltManifest(assign_splits(rows, split), events)
 
 
-def build_kaggle2016_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(),
-                              safe_labels: str | os.PathLike | None = None,
-                              data_root: str | os.PathLike | None = None) -> BuiltManifest:
+def build_kaggle2016_manifest(
+    folder: str | os.PathLike,
+    *,
+    split: SplitSpec = SplitSpec(),
+    safe_labels: str | os.PathLike | None = None,
+    data_root: str | os.PathLike | None = None,
+) -> BuiltManifest:
     """Manifest of a Kaggle 2016 (Melbourne) folder of ``I_J_K.mat`` / ``I_J.mat`` / ``new_I_J.mat``.
 
     Every file is read once (for ``sequence``, rate and shape). Subject = patient ``I``. Group =
@@ -118,13 +131,24 @@ def build_kaggle2016_manifest(folder: str | os.PathLike, *, split: SplitSpec = S
             hour = hour + 1 if sequence <= last else hour
             previous[(patient, label)] = (hour, sequence)
             group = f"p{patient}_{'preictal' if label else 'interictal'}_h{hour}"
-        rows.append(_row(root, path, subject=f"p{patient}", group=group, label=label, sfreq=recording.sfreq,
-                         n_channels=recording.n_channels, n_samples=recording.n_samples))
+        rows.append(
+            _row(
+                root,
+                path,
+                subject=f"p{patient}",
+                group=group,
+                label=label,
+                sfreq=recording.sfreq,
+                n_channels=recording.n_channels,
+                n_samples=recording.n_samples,
+            )
+        )
     return _finish(rows, {}, problems, split)
 
 
-def build_chbmit_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(by="subject"),
-                          data_root: str | os.PathLike | None = None) -> BuiltManifest:
+def build_chbmit_manifest(
+    folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(by="subject"), data_root: str | os.PathLike | None = None
+) -> BuiltManifest:
     """Manifest of a CHB-MIT folder (``chbNN/chbNN_XX.edf`` with ``chbNN/chbNN-summary.txt``).
 
     Events come from the summaries (:func:`eegseq.data.readers.parse_chbmit_summary`); an EDF the
@@ -152,8 +176,9 @@ def build_chbmit_manifest(folder: str | os.PathLike, *, split: SplitSpec = Split
     return _finish(rows, events, problems, split)
 
 
-def build_tusz_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(by="subject"),
-                        data_root: str | os.PathLike | None = None) -> BuiltManifest:
+def build_tusz_manifest(
+    folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(by="subject"), data_root: str | os.PathLike | None = None
+) -> BuiltManifest:
     """Manifest of a TUH TUSZ folder (``<subject>_<session>_<token>.edf`` with its annotation beside: the
     ``.csv_bi`` of TUSZ v2, or the ``.tse_bi``/``.tse`` of v1, in that order of preference).
 
@@ -172,7 +197,7 @@ def build_tusz_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSp
         if len(parts) < 3:
             problems.append((str(edf), "name is not <subject>_<session>_<token>.edf"))
             continue
-        seizures = _sidecar_events(edf, annotation, lambda path: read_annotation_file(path, edf), problems)
+        seizures = _sidecar_events(edf, annotation, lambda path, edf=edf: read_annotation_file(path, edf), problems)
         if seizures is None:
             continue
         rows.append(_row(root, edf, subject=parts[0], group=f"{parts[0]}_{parts[1]}", label=int(bool(seizures))))
@@ -180,8 +205,9 @@ def build_tusz_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSp
     return _finish(rows, events, problems, split)
 
 
-def build_bids_manifest(folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(by="subject"),
-                        data_root: str | os.PathLike | None = None) -> BuiltManifest:
+def build_bids_manifest(
+    folder: str | os.PathLike, *, split: SplitSpec = SplitSpec(by="subject"), data_root: str | os.PathLike | None = None
+) -> BuiltManifest:
     """Manifest of a BIDS folder (SzCORE convention): ``sub-*[_ses-*]..._eeg.<edf|bdf|...>`` with
     ``..._events.tsv`` beside it. Subject = ``sub-`` entity; group = subject + ``ses-`` entity.
     Label = 1 when an event's type starts with ``sz``. A recording without events file is left out.
@@ -219,18 +245,26 @@ def _sidecar_events(recording: Path, annotation: Path, parse, problems: list[tup
         return None
 
 
-def _row(root: Path, path: Path, *, subject: str, group: str, label: int | None, rid: str | None = None,
-         **facts: object) -> ManifestRow:
+def _row(
+    root: Path, path: Path, *, subject: str, group: str, label: int | None, rid: str | None = None, **facts: object
+) -> ManifestRow:
     if not path.resolve().is_relative_to(root.resolve()):
         raise ValueError(f"{path} is outside the data root {root}")
     return ManifestRow(
-        id=rid or path.name.split(".")[0], path=path.resolve().relative_to(root.resolve()).as_posix(),
-        sha256=sha256_file(path), subject=subject, group=group, split="train", label=label, **facts,
+        id=rid or path.name.split(".")[0],
+        path=path.resolve().relative_to(root.resolve()).as_posix(),
+        sha256=sha256_file(path),
+        subject=subject,
+        group=group,
+        split="train",
+        label=label,
+        **facts,
     )
 
 
-def _finish(rows: list[ManifestRow], events: dict[str, list[Event]], problems: list[tuple[str, str]],
-            split: SplitSpec) -> BuiltManifest:
+def _finish(
+    rows: list[ManifestRow], events: dict[str, list[Event]], problems: list[tuple[str, str]], split: SplitSpec
+) -> BuiltManifest:
     """Drop later rows whose id repeats an earlier one (reported), then assign splits."""
     seen: dict[str, str] = {}
     unique = []
@@ -255,8 +289,9 @@ def _read_safe_list(path: str | os.PathLike) -> dict[str, tuple[int | None, bool
             try:
                 safe[row["image"]] = (int(row["class"]), bool(int(row["safe"])))
             except ValueError:
-                raise ValueError(f"{path}, row {number}: class and safe must be 0 or 1, got "
-                                 f"{row['class']!r}, {row['safe']!r}") from None
+                raise ValueError(
+                    f"{path}, row {number}: class and safe must be 0 or 1, got {row['class']!r}, {row['safe']!r}"
+                ) from None
     return safe
 
 

@@ -18,7 +18,6 @@ import numpy as np
 from eegseq.data.store import StoreReader
 from eegseq.files import atomic_write_json
 
-
 _ROWS_PER_GROUP = 1024
 
 
@@ -64,19 +63,29 @@ class ChannelStats:
         made once (a stream normalises every window: rebuilding them cost ~10 % of the work)."""
         if min_std not in self._float32_operands:
             mean, scale = self.mean.astype(np.float32), (1.0 / np.maximum(self.std, min_std)).astype(np.float32)
-            self._float32_operands[min_std] = (mean, scale, np.tile(mean, _ROWS_PER_GROUP), np.tile(scale, _ROWS_PER_GROUP))
+            self._float32_operands[min_std] = (
+                mean,
+                scale,
+                np.tile(mean, _ROWS_PER_GROUP),
+                np.tile(scale, _ROWS_PER_GROUP),
+            )
         return self._float32_operands[min_std]
 
     def to_json(self) -> dict:
-        return {"channels": list(self.channels), "mean": self.mean.tolist(), "std": self.std.tolist(),
-                "count": self.count}
+        return {
+            "channels": list(self.channels),
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "count": self.count,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> ChannelStats:
         mean, std = np.asarray(data["mean"], dtype=np.float64), np.asarray(data["std"], dtype=np.float64)
         if mean.shape != std.shape or mean.shape != (len(data["channels"]),):
-            raise ValueError(f"normalisation stats: {len(data['channels'])} channels but mean {mean.shape}, "
-                             f"std {std.shape}")
+            raise ValueError(
+                f"normalisation stats: {len(data['channels'])} channels but mean {mean.shape}, std {std.shape}"
+            )
         return cls(tuple(data["channels"]), mean, std, int(data["count"]))
 
     def save(self, path: str | os.PathLike) -> Path:

@@ -37,7 +37,18 @@ DEFAULT_CHUNK_SAMPLES = 65_536
 DEFAULT_MIN_DROPOUT_SECONDS = 0.25
 READ_AHEAD_PIECE_BYTES = 2 << 20
 _NO_LABEL = -1
-_REQUIRED_ATTRS = ("format", "recording_id", "sfreq", "channels", "units", "source", "source_sha256", "label", "events", "meta")
+_REQUIRED_ATTRS = (
+    "format",
+    "recording_id",
+    "sfreq",
+    "channels",
+    "units",
+    "source",
+    "source_sha256",
+    "label",
+    "events",
+    "meta",
+)
 
 
 def dropout_valid_mask(signal: np.ndarray, min_run_samples: int) -> np.ndarray:
@@ -98,8 +109,10 @@ def write_store(
         min_dropout_samples = max(1, int(round(DEFAULT_MIN_DROPOUT_SECONDS * recording.sfreq)))
     valid = dropout_valid_mask(signal, min_dropout_samples)
     if not valid.any():
-        raise RecordingError("every sample is zero on every channel (all drop-out); nothing to store",
-                             path=recording.source or recording_id)
+        raise RecordingError(
+            "every sample is zero on every channel (all drop-out); nothing to store",
+            path=recording.source or recording_id,
+        )
 
     # HDF5 builds the file in memory and Python writes it: HDF5 writing to a full disk raises at close
     # (RuntimeError, not OSError), leaves its file behind and can crash the process.
@@ -156,8 +169,9 @@ class StoreReader:
             self.n_samples, self.n_channels = (int(d) for d in self._signal.shape)
             self._rows_per_chunk = int(self._signal.chunks[0])  # h5py's property costs µs per read
             # chunk bytes are the float32 samples themselves: they can be read without HDF5
-            self._raw_chunks = (self._signal.dtype == np.dtype(np.float32)
-                                and not self._signal.id.get_create_plist().get_nfilters())
+            self._raw_chunks = (
+                self._signal.dtype == np.dtype(np.float32) and not self._signal.id.get_create_plist().get_nfilters()
+            )
             self._chunk_offsets: dict[int, int] | None = None  # first sample -> byte offset; on the first raw read
             self.recording_id = str(attrs["recording_id"])
             self.sfreq = float(attrs["sfreq"])
@@ -167,8 +181,9 @@ class StoreReader:
             self.source_sha256 = str(attrs["source_sha256"])
             label = int(attrs["label"])
             self.label: int | None = None if label == _NO_LABEL else label
-            self.events = [Event(float(e["onset"]), float(e["duration"]), str(e["eventType"]))
-                           for e in json.loads(attrs["events"])]
+            self.events = [
+                Event(float(e["onset"]), float(e["duration"]), str(e["eventType"])) for e in json.loads(attrs["events"])
+            ]
             self.meta = json.loads(attrs["meta"])
         except RecordingError:
             self._file.close()
@@ -189,8 +204,9 @@ class StoreReader:
             return self._read(self._signal, start, stop, out, "samples")
         self._check_range(start, stop)
         if out.shape != (stop - start, self.n_channels) or out.dtype != np.float32 or not out.flags.c_contiguous:
-            raise ValueError(f"out must be C-contiguous float32 {(stop - start, self.n_channels)}, "
-                             f"got {out.dtype} {out.shape}")
+            raise ValueError(
+                f"out must be C-contiguous float32 {(stop - start, self.n_channels)}, got {out.dtype} {out.shape}"
+            )
         target = out.reshape(-1).view(np.uint8)
         fd = self._file.id.get_vfd_handle()
         try:
@@ -241,10 +257,15 @@ class StoreReader:
         rows, row_bytes = self._rows_per_chunk, self.n_channels * 4
         for chunk_start in range(start // rows * rows, stop, rows):
             if chunk_start not in self._chunk_offsets:
-                raise RecordingError(f"no stored data for samples from {chunk_start} (chunk never written)",
-                                     path=self.path)
+                raise RecordingError(
+                    f"no stored data for samples from {chunk_start} (chunk never written)", path=self.path
+                )
             first, last = max(start, chunk_start), min(stop, chunk_start + rows)
-            yield first, self._chunk_offsets[chunk_start] + (first - chunk_start) * row_bytes, (last - first) * row_bytes
+            yield (
+                first,
+                self._chunk_offsets[chunk_start] + (first - chunk_start) * row_bytes,
+                (last - first) * row_bytes,
+            )
 
     def _read(self, dataset: h5py.Dataset, start: int, stop: int, out: np.ndarray | None, what: str) -> np.ndarray:
         self._check_range(start, stop)
@@ -259,8 +280,13 @@ class StoreReader:
     def to_recording(self) -> Recording:
         """The whole stored recording in memory."""
         return Recording(
-            signal=self.read(0, self.n_samples), sfreq=self.sfreq, channels=self.channels,
-            events=list(self.events), label=self.label, source=self.source, meta=dict(self.meta),
+            signal=self.read(0, self.n_samples),
+            sfreq=self.sfreq,
+            channels=self.channels,
+            events=list(self.events),
+            label=self.label,
+            source=self.source,
+            meta=dict(self.meta),
         )
 
     def _check_range(self, start: int, stop: int) -> None:

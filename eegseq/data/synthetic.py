@@ -75,7 +75,9 @@ class SyntheticSpec(BaseModel):
     dropouts_per_recording: float = Field(1.0, ge=0, description="mean number of drop-out runs (Poisson)")
     line_freq: float = Field(60.0, gt=0, description="mains frequency, Hz")
     variant: Literal["seizure", "long_memory", "delayed_recall"] = "seizure"
-    hour_size: int = Field(6, ge=1, description="consecutive recordings of a subject forming one group (like Kaggle hours)")
+    hour_size: int = Field(
+        6, ge=1, description="consecutive recordings of a subject forming one group (like Kaggle hours)"
+    )
     score_seconds: float | None = Field(
         None, gt=0, description="'delayed_recall' only: the scored span at the end of each recording, s"
     )
@@ -155,8 +157,10 @@ def plan_recording(spec: SyntheticSpec, index: int) -> RecordingPlan:
         evidence = (int(rng.integers(0, max(1, n // 10 - length) + 1)), length)
         protected_until = evidence[0] + length
         score_onset = 0.9 * n / fs
-        events += [Event(onset=evidence[0] / fs, duration=length / fs, label=EVIDENCE_LABEL),
-                   Event(onset=score_onset, duration=n / fs - score_onset, label=SCORE_LABEL)]
+        events += [
+            Event(onset=evidence[0] / fs, duration=length / fs, label=EVIDENCE_LABEL),
+            Event(onset=score_onset, duration=n / fs - score_onset, label=SCORE_LABEL),
+        ]
     distractors = []
     if spec.variant == "delayed_recall":
         length = int(_EVIDENCE_SECONDS * fs)
@@ -200,8 +204,13 @@ def generate_recording(spec: SyntheticSpec, index: int) -> Recording:
         _add_burst(signal, fs, start, length, _DISTRACTOR_HZ)
     for start, length in plan.dropouts:
         signal[start : start + length] = 0.0
-    meta = {"subject": spec.subject_of(index), "group": spec.group_of(index), "index": index,
-            "variant": spec.variant, "seed": spec.seed}
+    meta = {
+        "subject": spec.subject_of(index),
+        "group": spec.group_of(index),
+        "index": index,
+        "variant": spec.variant,
+        "seed": spec.seed,
+    }
     return Recording(
         signal=signal.astype(np.float32),
         sfreq=fs,

@@ -29,16 +29,23 @@ GROUPS_AHEAD = 2
 def output_signature(streamer: LaneStreamer) -> dict[str, tf.TensorSpec]:
     """Specs of one batch of ``streamer`` (see :meth:`LaneStreamer.batches`)."""
     b, cfg = len(streamer.lanes), streamer.config
-    specs = {"signal": tf.TensorSpec((b, cfg.context + cfg.window, streamer.n_channels), tf.float32),
-             "recording_id": tf.TensorSpec((b,), tf.string)}
+    specs = {
+        "signal": tf.TensorSpec((b, cfg.context + cfg.window, streamer.n_channels), tf.float32),
+        "recording_id": tf.TensorSpec((b,), tf.string),
+    }
     specs.update({key: tf.TensorSpec((b,), dtype) for key, dtype in _DTYPES.items()})
     specs["epoch"] = specs["step"] = tf.TensorSpec((), tf.int64)
     return specs
 
 
-def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dict | None = None,
-                 epochs: int | None = 1, prefetch: int = tf.data.AUTOTUNE,
-                 group_bytes: int = 32 << 20) -> tf.data.Dataset:
+def make_dataset(
+    streamers: LaneStreamer | Sequence[LaneStreamer],
+    *,
+    start: dict | None = None,
+    epochs: int | None = 1,
+    prefetch: int = tf.data.AUTOTUNE,
+    group_bytes: int = 32 << 20,
+) -> tf.data.Dataset:
     """A dataset of batches (dicts of tensors, :func:`output_signature`, values as
     :meth:`LaneStreamer.batches`) from position ``start``, prefetched.
 
@@ -63,9 +70,14 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
         for per_streamer in zip(*per_shard):
             # arrays (k, streamers, ...) flattened to (k * streamers, ...): step by step, each step's
             # streamers in order
-            signal = (per_streamer[0]["signal"][:, None] if len(per_streamer) == 1  # a view: adopted, not copied
-                      else np.stack([g["signal"] for g in per_streamer], axis=1))
-            packed = np.stack([np.stack([g[key].astype(np.int64) for key in _PACKED], axis=-1) for g in per_streamer], 1)
+            signal = (
+                per_streamer[0]["signal"][:, None]
+                if len(per_streamer) == 1  # a view: adopted, not copied
+                else np.stack([g["signal"] for g in per_streamer], axis=1)
+            )
+            packed = np.stack(
+                [np.stack([g[key].astype(np.int64) for key in _PACKED], axis=-1) for g in per_streamer], 1
+            )
             recording_id = np.stack([g["recording_id"] for g in per_streamer], axis=1)
             epoch_step = np.stack([np.stack([g["epoch"], g["step"]], axis=-1) for g in per_streamer], axis=1)
             yield tuple(a.reshape((-1, *a.shape[2:])) for a in (signal, packed, recording_id, epoch_step))
@@ -81,8 +93,12 @@ def make_dataset(streamers: LaneStreamer | Sequence[LaneStreamer], *, start: dic
         return batch
 
     b = len(streamers[0].lanes)
-    signature = (tf.TensorSpec((None, *specs["signal"].shape), tf.float32), tf.TensorSpec((None, b, len(_PACKED)), tf.int64),
-                 tf.TensorSpec((None, b), tf.string), tf.TensorSpec((None, 2), tf.int64))
+    signature = (
+        tf.TensorSpec((None, *specs["signal"].shape), tf.float32),
+        tf.TensorSpec((None, b, len(_PACKED)), tf.int64),
+        tf.TensorSpec((None, b), tf.string),
+        tf.TensorSpec((None, 2), tf.int64),
+    )
     dataset = tf.data.Dataset.from_generator(lambda: produced_ahead(groups(), GROUPS_AHEAD), output_signature=signature)
     # one function per step (under op determinism, tf.data runs it inside the step's wait)
     return dataset.flat_map(split).prefetch(prefetch)
@@ -118,14 +134,20 @@ def replica_shards(input_context: tf.distribute.InputContext | None) -> tuple[li
     if input_context is None:
         return [0], 1
     replicas = input_context.num_replicas_in_sync
-    fed = equal_share(replicas, input_context.input_pipeline_id, input_context.num_input_pipelines,
-                      "replicas", "input pipelines")
+    fed = equal_share(
+        replicas, input_context.input_pipeline_id, input_context.num_input_pipelines, "replicas", "input pipelines"
+    )
     return list(fed), replicas
 
 
-def dataset_fn(stores: Sequence[str | os.PathLike], config: StreamConfig, stats: ChannelStats | None = None, *,
-               start: dict | None = None, epochs: int | None = 1
-               ) -> Callable[[tf.distribute.InputContext | None], tf.data.Dataset]:
+def dataset_fn(
+    stores: Sequence[str | os.PathLike],
+    config: StreamConfig,
+    stats: ChannelStats | None = None,
+    *,
+    start: dict | None = None,
+    epochs: int | None = 1,
+) -> Callable[[tf.distribute.InputContext | None], tf.data.Dataset]:
     """A function for ``strategy.distribute_datasets_from_function``: each input pipeline streams
     the lanes of the replicas it feeds (whole recordings, never split across replicas);
     ``config.lanes`` is the global number of lanes and must be divisible by the replicas."""

@@ -50,9 +50,18 @@ def test_worker_processes_produce_the_same_store(tmp_path):
 
 
 def _mat(path, data):
-    scipy.io.savemat(path, {"dataStruct": {
-        "data": data, "iEEGsamplingRate": 400.0, "nSamplesSegment": float(data.shape[0]),
-        "channelIndices": np.arange(1, data.shape[1] + 1, dtype=float)[None, :], "sequence": 1.0}})
+    scipy.io.savemat(
+        path,
+        {
+            "dataStruct": {
+                "data": data,
+                "iEEGsamplingRate": 400.0,
+                "nSamplesSegment": float(data.shape[0]),
+                "channelIndices": np.arange(1, data.shape[1] + 1, dtype=float)[None, :],
+                "sequence": 1.0,
+            }
+        },
+    )
     return path
 
 
@@ -73,9 +82,18 @@ def messy_source(tmp_path):
     _mat(root / "1_6_0.mat", good(8))
     _mat(root / "1_7_0.mat", good())
     sha = lambda name: hashlib.sha256((root / name).read_bytes()).hexdigest()  # noqa: E731
-    rows = [ManifestRow(id=name.removesuffix(".mat"), path=name, sha256=sha(name), subject="p1", group=f"g{i}",
-                        split="train", n_channels=16) for i, name in enumerate(
-        ["1_1_0.mat", "1_2_1.mat", "1_3_0.mat", "1_4_0.mat", "1_5_0.mat", "1_6_0.mat"])]
+    rows = [
+        ManifestRow(
+            id=name.removesuffix(".mat"),
+            path=name,
+            sha256=sha(name),
+            subject="p1",
+            group=f"g{i}",
+            split="train",
+            n_channels=16,
+        )
+        for i, name in enumerate(["1_1_0.mat", "1_2_1.mat", "1_3_0.mat", "1_4_0.mat", "1_5_0.mat", "1_6_0.mat"])
+    ]
     rows.append(ManifestRow(id="1_7_0", path="1_7_0.mat", sha256="0" * 64, subject="p1", group="g7", split="train"))
     rows.append(ManifestRow(id="gone", path="gone.mat", sha256="0" * 64, subject="p1", group="g8", split="train"))
     return write_manifest(rows, root / "manifest.csv")
@@ -96,7 +114,12 @@ def test_skip_policy_reports_every_bad_file_and_stores_the_good_ones(messy_sourc
     assert [r.id for r in load_manifest(report.manifest, verify_checksums=True)] == ["1_1_0", "1_2_1"]
     assert {r.id: r.label for r in load_manifest(report.manifest)} == {"1_1_0": 0, "1_2_1": 1}
     assert sorted(p.name for p in store.iterdir()) == [
-        ".ingest.lock", "1_1_0.h5", "1_2_1.h5", "ingest_failures.json", "manifest.csv", "manifest_events.csv"
+        ".ingest.lock",
+        "1_1_0.h5",
+        "1_2_1.h5",
+        "ingest_failures.json",
+        "manifest.csv",
+        "manifest_events.csv",
     ]
 
 

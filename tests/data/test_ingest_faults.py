@@ -31,9 +31,18 @@ N_SAMPLES = 800  # 2 s at 400 Hz
 
 
 def _mat(path, data, rate=400.0):
-    scipy.io.savemat(path, {"dataStruct": {
-        "data": data, "iEEGsamplingRate": rate, "nSamplesSegment": float(data.shape[0]),
-        "channelIndices": np.arange(1, data.shape[1] + 1, dtype=float)[None, :], "sequence": 1.0}})
+    scipy.io.savemat(
+        path,
+        {
+            "dataStruct": {
+                "data": data,
+                "iEEGsamplingRate": rate,
+                "nSamplesSegment": float(data.shape[0]),
+                "channelIndices": np.arange(1, data.shape[1] + 1, dtype=float)[None, :],
+                "sequence": 1.0,
+            }
+        },
+    )
     return path
 
 
@@ -64,10 +73,13 @@ def test_manifest_events_past_the_end_refused_by_default_or_clipped_with_a_warni
     manifest = _source(tmp_path / "raw", {"a": _signal(0), "b": _signal(1)}, events)
     refused = ingest(manifest, tmp_path / "store", workers=1, progress=False)
     assert refused.written == ["a"]
-    assert "2 event(s) from the events given start or end after the recording's end at 2.000 s" in dict(
-        refused.failed)["b"]
-    clipped = ingest(manifest, tmp_path / "clipped", workers=1, progress=False,
-                     reader_options={"events_past_end": "clip"})
+    assert (
+        "2 event(s) from the events given start or end after the recording's end at 2.000 s"
+        in dict(refused.failed)["b"]
+    )
+    clipped = ingest(
+        manifest, tmp_path / "clipped", workers=1, progress=False, reader_options={"events_past_end": "clip"}
+    )
     assert sorted(clipped.written) == ["a", "b"]
     with StoreReader(tmp_path / "clipped" / "b.h5") as store:
         assert store.events == [Event(1.5, 0.5, "sz")]  # clipped at 2 s; the one starting at 3 s dropped
@@ -108,15 +120,16 @@ def test_edited_events_are_stored_again(tmp_path):
 def test_a_failed_file_is_not_read_again_until_it_changes(tmp_path, monkeypatch):
     manifest = _source(tmp_path / "raw", {"good": _signal(0), "bad": _signal(1)})
     bad = tmp_path / "raw" / "bad.mat"
-    rows = [row.model_copy(update={"n_channels": 16}) if row.id == "bad" else row
-            for row in load_manifest(manifest)]
+    rows = [row.model_copy(update={"n_channels": 16}) if row.id == "bad" else row for row in load_manifest(manifest)]
     write_manifest(rows, manifest)  # "bad" has 4 channels, its row says 16
     first = ingest(manifest, tmp_path / "store", workers=1, progress=False)
     assert [rid for rid, _ in first.failed] == ["bad"] and first.failed_before == []
 
     reads = []
     real = eegseq.data.readers.read_recording
-    monkeypatch.setattr(eegseq.data.readers, "read_recording", lambda path, **kw: reads.append(path) or real(path, **kw))
+    monkeypatch.setattr(
+        eegseq.data.readers, "read_recording", lambda path, **kw: reads.append(path) or real(path, **kw)
+    )
     second = ingest(manifest, tmp_path / "store", workers=1, progress=False)
     assert reads == [] and second.failed == []
     assert second.failed_before == first.failed and second.skipped_existing == ["good"]
@@ -139,9 +152,10 @@ def test_flat_channel_is_stored_with_a_warning(tmp_path):
 
 def test_flat_channel_in_an_edf_is_warned_about(tmp_path):
     rate = 256
-    signals = [edfio.EdfSignal(np.sin(np.arange(rate * 2) / 5) * 40, rate, label="Fp1", physical_dimension="uV"),
-               edfio.EdfSignal(np.zeros(rate * 2), rate, label="Fp2", physical_dimension="uV",
-                               physical_range=(-100, 100))]
+    signals = [
+        edfio.EdfSignal(np.sin(np.arange(rate * 2) / 5) * 40, rate, label="Fp1", physical_dimension="uV"),
+        edfio.EdfSignal(np.zeros(rate * 2), rate, label="Fp2", physical_dimension="uV", physical_range=(-100, 100)),
+    ]
     edfio.Edf(signals).write(tmp_path / "r.edf")
     recording = eegseq.data.readers.read_recording(tmp_path / "r.edf")
     assert len(recording.meta["warnings"]) == 1 and "'Fp2' is flat" in recording.meta["warnings"][0]
@@ -149,12 +163,14 @@ def test_flat_channel_in_an_edf_is_warned_about(tmp_path):
 
 def test_second_writer_is_refused_while_the_store_is_locked(tmp_path):
     store = tmp_path / "store"
-    with StoreLock(store):
-        with pytest.raises(StoreLockedError, match=rf"{store}: another ingest \(pid {os.getpid()}\) is writing"):
-            ingest(SyntheticSpec(n_subjects=1, recordings_per_subject=1, n_samples=1000), store, workers=1,
-                   progress=False)
-    assert ingest(SyntheticSpec(n_subjects=1, recordings_per_subject=1, n_samples=1000), store, workers=1,
-                  progress=False).written  # released: the next ingest runs
+    with (
+        StoreLock(store),
+        pytest.raises(StoreLockedError, match=rf"{store}: another ingest \(pid {os.getpid()}\) is writing"),
+    ):
+        ingest(SyntheticSpec(n_subjects=1, recordings_per_subject=1, n_samples=1000), store, workers=1, progress=False)
+    assert ingest(
+        SyntheticSpec(n_subjects=1, recordings_per_subject=1, n_samples=1000), store, workers=1, progress=False
+    ).written  # released: the next ingest runs
 
 
 def test_an_ingest_of_the_same_job_waits_for_the_lock_when_asked(tmp_path):

@@ -11,10 +11,7 @@ TF_MODULES = ("tensorflow", "tf_keras", "keras")
 
 @pytest.mark.parametrize("module", ["eegseq", "eegseq.data", "eegseq.data.ingest", "eegseq.pipelines.cli"])
 def test_import_loads_no_tensorflow(module):
-    script = (
-        f"import sys, {module}\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {TF_MODULES!r}))\n"
-    )
+    script = f"import sys, {module}\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {TF_MODULES!r}))\n"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"

@@ -47,8 +47,18 @@ def _write(path, rows, header=HEADER):
 
 
 def _row(rid="a", path="a.bin", sha="0" * 64, split="train", **kw):
-    values = {"id": rid, "path": path, "sha256": sha, "subject": "s1", "group": "g1", "split": split,
-              "label": "1", "sfreq": "256.0", "n_channels": "2", "n_samples": "100"} | kw
+    values = {
+        "id": rid,
+        "path": path,
+        "sha256": sha,
+        "subject": "s1",
+        "group": "g1",
+        "split": split,
+        "label": "1",
+        "sfreq": "256.0",
+        "n_channels": "2",
+        "n_samples": "100",
+    } | kw
     return [values[c] for c in HEADER]
 
 
@@ -108,8 +118,11 @@ def test_events_table_round_trip_and_errors(root):
     events = {"a": [Event(1.5, 2.0, "sz"), Event(0.25, 0.0, "sz_foc")], "b": []}
     path = write_events(events, root / "m_events.csv")
     assert read_events(path, ["a", "b"]) == {"a": [Event(0.25, 0.0, "sz_foc"), Event(1.5, 2.0, "sz")]}
-    _write(root / "bad.csv", [["a", "1.0", "2", "sz"], ["a", "-1", "2", "sz"]],
-           ["recording_id", "onset", "duration", "eventType"])
+    _write(
+        root / "bad.csv",
+        [["a", "1.0", "2", "sz"], ["a", "-1", "2", "sz"]],
+        ["recording_id", "onset", "duration", "eventType"],
+    )
     with pytest.raises(ManifestError) as info:
         read_events(root / "bad.csv")
     assert (info.value.row, info.value.column) == (2, "onset")
@@ -119,9 +132,19 @@ def test_events_table_round_trip_and_errors(root):
 
 
 def _many_rows(n_subjects=6, groups_per_subject=3, per_group=4):
-    return [ManifestRow(id=f"s{s}g{g}r{r}", path=f"s{s}/g{g}/{r}.edf", sha256="0" * 64, subject=f"s{s}",
-                        group=f"s{s}-g{g}", split="train")
-            for s in range(n_subjects) for g in range(groups_per_subject) for r in range(per_group)]
+    return [
+        ManifestRow(
+            id=f"s{s}g{g}r{r}",
+            path=f"s{s}/g{g}/{r}.edf",
+            sha256="0" * 64,
+            subject=f"s{s}",
+            group=f"s{s}-g{g}",
+            split="train",
+        )
+        for s in range(n_subjects)
+        for g in range(groups_per_subject)
+        for r in range(per_group)
+    ]
 
 
 @pytest.mark.parametrize("by", ["group", "subject"])
@@ -154,9 +177,12 @@ def test_shipped_synthetic_manifest_is_what_its_spec_generates(tmp_path):
 
 
 def _kaggle_mat(path, n=800, sequence=None, n_ch=16):
-    struct = {"data": np.random.default_rng(len(path.name)).standard_normal((n, n_ch)).astype(np.float32),
-              "iEEGsamplingRate": 400.0, "nSamplesSegment": float(n),
-              "channelIndices": np.arange(1, n_ch + 1, dtype=float)[None, :]}
+    struct = {
+        "data": np.random.default_rng(len(path.name)).standard_normal((n, n_ch)).astype(np.float32),
+        "iEEGsamplingRate": 400.0,
+        "nSamplesSegment": float(n),
+        "channelIndices": np.arange(1, n_ch + 1, dtype=float)[None, :],
+    }
     if sequence is not None:
         struct["sequence"] = float(sequence)
     scipy.io.savemat(path, {"dataStruct": struct})
@@ -195,10 +221,13 @@ def test_chbmit_tusz_and_bids_builders_take_events_from_annotation_files(tmp_pat
     (chb / "chb01-summary.txt").write_text(
         "File Name: chb01_01.edf\nNumber of Seizures in File: 0\n\n"
         "File Name: chb01_03.edf\nNumber of Seizures in File: 1\n"
-        "Seizure Start Time: 2996 seconds\nSeizure End Time: 3036 seconds\n")
+        "Seizure Start Time: 2996 seconds\nSeizure End Time: 3036 seconds\n"
+    )
     built = build_chbmit_manifest(tmp_path / "chb")
     assert [(r.id, r.label, r.subject, r.path) for r in built.rows] == [
-        ("chb01_01", 0, "chb01", "chb01/chb01_01.edf"), ("chb01_03", 1, "chb01", "chb01/chb01_03.edf")]
+        ("chb01_01", 0, "chb01", "chb01/chb01_01.edf"),
+        ("chb01_03", 1, "chb01", "chb01/chb01_03.edf"),
+    ]
     assert built.events["chb01_03"] == [Event(2996.0, 40.0, "sz")]
     assert [Path(f).name for f, _ in built.problems] == ["chb01_99.edf"]
 
@@ -207,7 +236,8 @@ def test_chbmit_tusz_and_bids_builders_take_events_from_annotation_files(tmp_pat
     (tusz / "aaaaaaac_s001_t000.edf").write_bytes(b"x")
     (tusz / "aaaaaaac_s001_t000.csv_bi").write_text(
         "# version = csv_v1.0.0\nchannel,start_time,stop_time,label,confidence\n"
-        "TERM,0.0,10.0,bckg,1.0\nTERM,10.0,25.5,seiz,1.0\n")
+        "TERM,0.0,10.0,bckg,1.0\nTERM,10.0,25.5,seiz,1.0\n"
+    )
     (tusz / "aaaaaaac_s001_t001.edf").write_bytes(b"y")
     built = build_tusz_manifest(tmp_path / "tusz")
     assert [(r.id, r.group, r.label) for r in built.rows] == [("aaaaaaac_s001_t000", "aaaaaaac_s001", 1)]
@@ -220,7 +250,8 @@ def test_chbmit_tusz_and_bids_builders_take_events_from_annotation_files(tmp_pat
     (bids / f"{stem}_eeg.edf").write_bytes(b"z")
     (bids / f"{stem}_events.tsv").write_text(
         "onset\tduration\teventType\tconfidence\tchannels\tdateTime\trecordingDuration\n"
-        "12.0\t30.0\tsz_foc_ia\tn/a\tn/a\t2020-01-01 00:00:00\t3600\n")
+        "12.0\t30.0\tsz_foc_ia\tn/a\tn/a\t2020-01-01 00:00:00\t3600\n"
+    )
     built = build_bids_manifest(tmp_path / "bids")
     (row,) = built.rows
     assert (row.id, row.subject, row.group, row.label) == (stem, "sub-01", "sub-01_ses-01", 1)
@@ -231,7 +262,9 @@ def test_unreadable_sidecar_is_reported_not_raised(tmp_path):
     folder = tmp_path / "tusz"
     folder.mkdir()
     (folder / "aaaaaaad_s001_t000.edf").write_bytes(b"x")
-    (folder / "aaaaaaad_s001_t000.csv_bi").write_text("channel,start_time,stop_time,label,confidence\nTERM,ten,20,seiz,1\n")
+    (folder / "aaaaaaad_s001_t000.csv_bi").write_text(
+        "channel,start_time,stop_time,label,confidence\nTERM,ten,20,seiz,1\n"
+    )
     built = build_tusz_manifest(folder)
     assert built.rows == []
     ((file, reason),) = built.problems
@@ -243,7 +276,8 @@ def test_tusz_builder_reads_old_tse_bi_annotations(tmp_path):
     folder.mkdir()
     (folder / "aaaaaaae_s001_t000.edf").write_bytes(b"x")
     (folder / "aaaaaaae_s001_t000.tse_bi").write_text(
-        "version = tse_v1.0.0\n\n0.0000 10.0000 bckg 1.0000\n10.0000 25.5000 seiz 1.0000\n")
+        "version = tse_v1.0.0\n\n0.0000 10.0000 bckg 1.0000\n10.0000 25.5000 seiz 1.0000\n"
+    )
     built = build_tusz_manifest(folder)
     assert [(r.id, r.label) for r in built.rows] == [("aaaaaaae_s001_t000", 1)]
     assert built.events["aaaaaaae_s001_t000"] == [Event(10.0, 15.5, "sz")]

@@ -97,7 +97,9 @@ def test_csv_bi_missing_column_and_bad_label(tmp_path):
     with pytest.raises(RecordingError, match=r"b\.csv_bi.*missing column\(s\) \['stop_time'\]"):
         parse_csv_bi(write(tmp_path / "b.csv_bi", CSV_BI.replace("stop_time", "end")))
     with pytest.raises(RecordingError, match=r"c\.csv_bi.*data row 3: label 'fnsz'"):
-        parse_csv_bi(write(tmp_path / "c.csv_bi", CSV_BI.replace("F7-T3,12.0000,16.0000,seiz", "F7-T3,12.0000,16.0000,fnsz")))
+        parse_csv_bi(
+            write(tmp_path / "c.csv_bi", CSV_BI.replace("F7-T3,12.0000,16.0000,seiz", "F7-T3,12.0000,16.0000,fnsz"))
+        )
 
 
 def test_events_tsv(tmp_path):
@@ -120,7 +122,12 @@ def write_edf(path, seconds=30, rate=256):
     ("edf_name", "sidecar_name", "text", "expected"),
     [
         ("aaaaaaac_s001_t000.edf", "aaaaaaac_s001_t000.csv_bi", CSV_BI, [(10.0, 6.0, "sz"), (20.0, 2.0, "sz")]),
-        ("sub-01_run-00_eeg.edf", "sub-01_run-00_events.tsv", EVENTS_TSV, [(5.25, 3.5, "sz_foc_ia"), (18.0, 2.0, "sz")]),
+        (
+            "sub-01_run-00_eeg.edf",
+            "sub-01_run-00_events.tsv",
+            EVENTS_TSV,
+            [(5.25, 3.5, "sz_foc_ia"), (18.0, 2.0, "sz")],
+        ),
     ],
 )
 def test_sidecar_picked_up(tmp_path, edf_name, sidecar_name, text, expected):
@@ -134,12 +141,15 @@ def test_sidecar_picked_up(tmp_path, edf_name, sidecar_name, text, expected):
 
 
 def test_chbmit_summary_explicit_and_unlisted(tmp_path):
-    summary = write(tmp_path / "summary-of-chb01-summary.txt", textwrap.dedent("""\
+    summary = write(
+        tmp_path / "summary-of-chb01-summary.txt",
+        textwrap.dedent("""\
         File Name: chb01_03.edf
         Number of Seizures in File: 1
         Seizure Start Time: 12 seconds
         Seizure End Time: 20 seconds
-        """))
+        """),
+    )
     rec = read_recording(write_edf(tmp_path / "chb01_03.edf"), annotations=summary)
     assert rec.events == [Event(12.0, 8.0, "sz")]
     with pytest.raises(RecordingError, match=r"summary does not list 'chb01_05\.edf'"):
@@ -149,7 +159,9 @@ def test_chbmit_summary_explicit_and_unlisted(tmp_path):
 def test_csv_bi_stating_another_duration_is_refused(tmp_path):
     """A .csv_bi says how long its recording is: beside a 10 s EDF, a 30 s annotation belongs elsewhere."""
     edf = write_edf(tmp_path / "short.edf", seconds=10)
-    with pytest.raises(RecordingError, match=r"short\.csv_bi: states a duration of 30\.0 s, but short\.edf lasts 10\.000 s"):
+    with pytest.raises(
+        RecordingError, match=r"short\.csv_bi: states a duration of 30\.0 s, but short\.edf lasts 10\.000 s"
+    ):
         read_recording(edf, annotations=write(tmp_path / "short.csv_bi", CSV_BI))
 
 
@@ -161,8 +173,11 @@ LATE_TSV = "onset\tduration\teventType\n2\t3\tsz\n8\t2.5\tsz\n9\t6\tsz\n12\t1\ts
 def test_events_past_the_end_refused_by_default(tmp_path):
     edf = write_edf(tmp_path / "sub-01_eeg.edf", seconds=10)
     write(tmp_path / "sub-01_events.tsv", LATE_TSV)
-    with pytest.raises(RecordingError, match=r"2 event\(s\) from .*sub-01_events\.tsv start or end after the "
-                       r"recording's end at 10\.000 s: \[\(9\.0, 15\.0, 'sz'\), \(12\.0, 13\.0, 'sz'\)\]"):
+    with pytest.raises(
+        RecordingError,
+        match=r"2 event\(s\) from .*sub-01_events\.tsv start or end after the "
+        r"recording's end at 10\.000 s: \[\(9\.0, 15\.0, 'sz'\), \(12\.0, 13\.0, 'sz'\)\]",
+    ):
         read_recording(edf)
 
 
@@ -204,10 +219,13 @@ version = tse_v1.0.0
 """
 
 
-@pytest.mark.parametrize(("suffix", "text", "expected"), [
-    (".tse_bi", TSE_BI, [Event(10.0, 6.0, "sz")]),
-    (".tse", TSE, [Event(10.0, 6.0, "sz"), Event(20.0, 2.0, "sz")]),
-])
+@pytest.mark.parametrize(
+    ("suffix", "text", "expected"),
+    [
+        (".tse_bi", TSE_BI, [Event(10.0, 6.0, "sz")]),
+        (".tse", TSE, [Event(10.0, 6.0, "sz"), Event(20.0, 2.0, "sz")]),
+    ],
+)
 def test_old_tusz_term_files_are_read_beside_the_edf(tmp_path, suffix, text, expected):
     edf = write_edf(tmp_path / "aaaaaaac_s001_t000.edf")
     write(tmp_path / f"aaaaaaac_s001_t000{suffix}", text)

@@ -95,9 +95,7 @@ def test_edfio_written_file_matches_edfio(tmp_path, kind):
     make_file(signals, annotations=[edfio.EdfAnnotation(2.5, 1.25, "seizure")]).write(path)
 
     written = read(path)
-    reference = np.stack(
-        [signal.data * MICROVOLTS[signal.physical_dimension] for signal in written.signals], axis=1
-    )
+    reference = np.stack([signal.data * MICROVOLTS[signal.physical_dimension] for signal in written.signals], axis=1)
     rec = read_recording(path)
     assert rec.channels == ("Fp1", "C3", "O2")
     assert rec.sfreq == 256
@@ -108,8 +106,15 @@ def test_edfio_written_file_matches_edfio(tmp_path, kind):
 def write_chbmit_like(path, labels, seconds=4, rate=256):
     """An EDF with CHB-MIT's dummy ('-') and repeated ('T8-P8') channel names; channel i holds i + sine."""
     headers = [
-        {"label": label, "dimension": "uV", "sample_frequency": rate, "physical_max": 500.0,
-         "physical_min": -500.0, "digital_max": 32767, "digital_min": -32768}
+        {
+            "label": label,
+            "dimension": "uV",
+            "sample_frequency": rate,
+            "physical_max": 500.0,
+            "physical_min": -500.0,
+            "digital_max": 32767,
+            "digital_min": -32768,
+        }
         for label in labels
     ]
     data = [10.0 * i + 100 * np.sin(2 * np.pi * (i + 1) * np.arange(seconds * rate) / rate) for i in range(len(labels))]

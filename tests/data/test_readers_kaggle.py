@@ -49,7 +49,10 @@ def test_kaggle2016_v5_full_segment_reads_back_identically(tmp_path):
     assert rec.meta["patient"] == 1 and rec.meta["segment"] == 12 and rec.meta["sequence"] == 3
 
 
-@pytest.mark.parametrize(("name", "label", "patient", "segment"), [("3_7_0.mat", 0, 3, 7), ("2_5.mat", None, 2, 5), ("new_2_9.mat", None, 2, 9)])
+@pytest.mark.parametrize(
+    ("name", "label", "patient", "segment"),
+    [("3_7_0.mat", 0, 3, 7), ("2_5.mat", None, 2, 5), ("new_2_9.mat", None, 2, 9)],
+)
 def test_kaggle2016_names(tmp_path, name, label, patient, segment):
     path = tmp_path / name
     scipy.io.savemat(path, {"dataStruct": kaggle2016_struct(n_samples=800)})

@@ -1,6 +1,8 @@
 """TUSZ montages: one bipolar (TCP) montage read from recordings of every reference, the derivations
 checked against differences of the values edfio wrote."""
 
+from pathlib import Path
+
 import edfio
 import numpy as np
 import pytest
@@ -9,11 +11,36 @@ import yaml
 from eegseq.data import RecordingError, read_recording
 
 RATE, SECONDS = 250, 4
-ELECTRODES = ["FP1", "FP2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "F7", "F8", "T3", "T4", "T5", "T6",
-              "A1", "A2", "FZ", "CZ", "PZ"]
+ELECTRODES = [
+    "FP1",
+    "FP2",
+    "F3",
+    "F4",
+    "C3",
+    "C4",
+    "P3",
+    "P4",
+    "O1",
+    "O2",
+    "F7",
+    "F8",
+    "T3",
+    "T4",
+    "T5",
+    "T6",
+    "A1",
+    "A2",
+    "FZ",
+    "CZ",
+    "PZ",
+]
 # TUSZ v2 montage folders: label pattern and the electrodes their files lack.
-MONTAGES = {"01_tcp_ar": ("EEG {}-REF", ()), "02_tcp_le": ("EEG {}-LE", ()), "03_tcp_ar_a": ("EEG {}-REF", ("A1", "A2"))}
-TUSZ_CONFIG = yaml.safe_load(open("configs/tusz.yaml"))
+MONTAGES = {
+    "01_tcp_ar": ("EEG {}-REF", ()),
+    "02_tcp_le": ("EEG {}-LE", ()),
+    "03_tcp_ar_a": ("EEG {}-REF", ("A1", "A2")),
+}
+TUSZ_CONFIG = yaml.safe_load(Path("configs/tusz.yaml").read_text())
 
 
 def _tusz_edf(path, montage):
@@ -25,8 +52,15 @@ def _tusz_edf(path, montage):
         if electrode in absent:
             continue
         values[electrode] = rng.uniform(-150, 150, RATE * SECONDS)
-        signals.append(edfio.EdfSignal(values[electrode], RATE, label=pattern.format(electrode), physical_dimension="uV",
-                                       physical_range=(-200, 200)))
+        signals.append(
+            edfio.EdfSignal(
+                values[electrode],
+                RATE,
+                label=pattern.format(electrode),
+                physical_dimension="uV",
+                physical_range=(-200, 200),
+            )
+        )
     signals.append(edfio.EdfSignal(np.linspace(0, 1, SECONDS), 1, label="IBI", physical_dimension=""))
     edfio.Edf(signals).write(path)
     # what edfio stores: its own read-back (quantised to the 16-bit digital range)

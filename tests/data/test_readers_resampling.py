@@ -37,7 +37,9 @@ def test_sine_256_to_400_keeps_frequency_and_amplitude(tmp_path):
     middle = slice(400, -400)
     expected = sine(frequency, 400, seconds)
     quantisation = 400 / 65535  # EDF 16-bit step over the ±200 µV physical range
-    np.testing.assert_allclose(rec.signal[middle, 0], expected[middle], atol=PASSBAND_RIPPLE * AMPLITUDE_UV + quantisation)
+    np.testing.assert_allclose(
+        rec.signal[middle, 0], expected[middle], atol=PASSBAND_RIPPLE * AMPLITUDE_UV + quantisation
+    )
     spectrum = np.abs(np.fft.rfft(rec.signal[:, 0]))
     assert np.fft.rfftfreq(rec.n_samples, 1 / 400)[spectrum.argmax()] == pytest.approx(frequency)
 
@@ -72,9 +74,12 @@ def test_refuse_other_target(tmp_path):
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"resample": "fft"}, "resample must be one of"), ({"target_sfreq": 0}, "target_sfreq must be a positive"),
-     ({"channels": ["A", "A"]}, "each channel may be configured once"),
-     ({"channels": []}, "configure at least one channel")],
+    [
+        ({"resample": "fft"}, "resample must be one of"),
+        ({"target_sfreq": 0}, "target_sfreq must be a positive"),
+        ({"channels": ["A", "A"]}, "each channel may be configured once"),
+        ({"channels": []}, "configure at least one channel"),
+    ],
 )
 def test_invalid_options(tmp_path, options, message):
     path = write_edf(tmp_path / "one.edf", [("A", 7.0, 256)])

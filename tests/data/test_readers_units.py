@@ -44,7 +44,11 @@ def test_no_channel_list_keeps_only_eeg_in_volts_scaled_to_microvolts(tmp_path):
     reference = np.stack([written[name] for name in recording.channels], axis=1)
     np.testing.assert_allclose(recording.signal, reference, rtol=1e-5, atol=1e-3)
     assert recording.meta["non_eeg_channels"] == [
-        "SpO2 (%, eeg)", "HR (bpm, eeg)", "PHOTIC PH (mm, eeg)", "IBI (no unit, eeg)", "ECG EKG (uV, ecg)",
+        "SpO2 (%, eeg)",
+        "HR (bpm, eeg)",
+        "PHOTIC PH (mm, eeg)",
+        "IBI (no unit, eeg)",
+        "ECG EKG (uV, ecg)",
     ]
 
 

@@ -28,14 +28,17 @@ def _recording(n=5000, n_ch=4, zero_runs=((1000, 1200), (3000, 3005)), seed=0):
 
 def test_round_trip_matches_the_array_and_h5py_sees_a_time_first_float32_dataset(tmp_path):
     rec = _recording()
-    path = write_store(rec, tmp_path / "r1.h5", recording_id="r1", source_sha256=SHA, min_dropout_samples=50,
-                       chunk_samples=1024)
+    path = write_store(
+        rec, tmp_path / "r1.h5", recording_id="r1", source_sha256=SHA, min_dropout_samples=50, chunk_samples=1024
+    )
     with h5py.File(path, "r") as f:  # independent reader of the file layout
         data = f["signal"]
         assert data.dtype == np.float32 and data.shape == (5000, 4) and data.chunks == (1024, 4)
         np.testing.assert_array_equal(data[:], rec.signal)
         assert json.loads(f.attrs["events"]) == [
-            {"onset": 2.0, "duration": 3.5, "eventType": "sz"}, {"onset": 40.0, "duration": 1.0, "eventType": "sz_foc"}]
+            {"onset": 2.0, "duration": 3.5, "eventType": "sz"},
+            {"onset": 40.0, "duration": 1.0, "eventType": "sz_foc"},
+        ]
         assert f.attrs["units"] == "uV"
     with StoreReader(path) as store:
         np.testing.assert_array_equal(store.read(0, 5000), rec.signal)
@@ -87,7 +90,7 @@ def test_process_killed_before_rename_leaves_nothing_at_the_final_name(tmp_path)
             os._exit(9)  # the process dies with the data written but not yet renamed
         files.os.replace = die
         rec = Recording(np.ones((1000, 2), np.float32), 100.0, ("a", "b"))
-        store.write_store(rec, {str(tmp_path / 'r.h5')!r}, recording_id="r", source_sha256="{SHA}")
+        store.write_store(rec, {str(tmp_path / "r.h5")!r}, recording_id="r", source_sha256="{SHA}")
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert result.returncode == 9
@@ -115,9 +118,8 @@ def test_corrupt_and_truncated_files_raise_errors_naming_the_file(tmp_path):
     good = write_store(_recording(n=50_000), tmp_path / "good.h5", recording_id="g", source_sha256=SHA)
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(RecordingError, match="truncated.h5"):
-        with StoreReader(truncated) as store:
-            store.read(0, store.n_samples)
+    with pytest.raises(RecordingError, match="truncated.h5"), StoreReader(truncated) as store:
+        store.read(0, store.n_samples)
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as f:
         f["x"] = np.zeros(3)

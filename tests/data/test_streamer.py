@@ -33,8 +33,9 @@ def stores(tmp_path_factory):
         for start, stop in zero_runs:
             signal[start:stop] = 0.0
         rec = Recording(signal, SFREQ, ("a", "b", "c"), events, index % 2, f"test:{rid}")
-        paths.append(write_store(rec, folder / f"{rid}.h5", recording_id=rid, source_sha256="0" * 64,
-                                 min_dropout_samples=10))
+        paths.append(
+            write_store(rec, folder / f"{rid}.h5", recording_id=rid, source_sha256="0" * 64, min_dropout_samples=10)
+        )
         arrays[rid] = signal
     return paths, arrays
 
@@ -60,7 +61,13 @@ def test_every_sample_once_in_order_per_lane_with_resets_context_and_padding(sto
             start, length = int(batch["start"][lane]), int(batch["length"][lane])
             window = batch["signal"][lane]
             if rid == "":  # padding
-                assert (batch["valid"][lane], batch["reset"][lane], batch["label"][lane], start, length) == (0, 0, -1, -1, 0)
+                assert (batch["valid"][lane], batch["reset"][lane], batch["label"][lane], start, length) == (
+                    0,
+                    0,
+                    -1,
+                    -1,
+                    0,
+                )
                 assert not window.any()
                 lane_sequences[lane].append(None)
                 continue
@@ -106,7 +113,9 @@ def test_event_labels_match_a_hand_computed_overlap(stores, min_overlap):
         for lane in range(3):
             rid = batch["recording_id"][lane].decode()
             if rid:
-                expected = _hand_labels(rid, int(batch["start"][lane]), int(batch["length"][lane]), ("sz",), min_overlap)
+                expected = _hand_labels(
+                    rid, int(batch["start"][lane]), int(batch["length"][lane]), ("sz",), min_overlap
+                )
                 assert batch["label"][lane] == expected, (rid, int(batch["start"][lane]))
                 positives += expected == 1
     assert positives > 0
@@ -241,8 +250,13 @@ def test_each_window_is_read_once_with_its_context_straight_into_its_batch(store
         for lane in range(3):
             start = int(batch["start"][lane])
             if start >= 0:
-                expected.add((batch["recording_id"][lane].decode() + ".h5", max(0, start - CONTEXT),
-                               start + int(batch["length"][lane])))
+                expected.add(
+                    (
+                        batch["recording_id"][lane].decode() + ".h5",
+                        max(0, start - CONTEXT),
+                        start + int(batch["length"][lane]),
+                    )
+                )
         assert sorted(r[1:4] for r in reads) == sorted(expected)
         for read in reads:  # into the batch's own memory: no intermediate buffer
             assert read[4] is not None and np.shares_memory(read[4], batch["signal"])
@@ -273,8 +287,13 @@ def test_every_read_was_requested_ahead_from_the_os_in_large_blocks(stores, monk
 @pytest.mark.parametrize("chunk_samples", [256, 4096])
 def test_reads_into_a_buffer_equal_hdf5_reads_across_chunk_boundaries(tmp_path, chunk_samples):
     signal = np.random.default_rng(0).standard_normal((3000, 5)).astype(np.float32)
-    path = write_store(Recording(signal, SFREQ, tuple("abcde")), tmp_path / "r.h5", recording_id="r",
-                       source_sha256="0" * 64, chunk_samples=chunk_samples)
+    path = write_store(
+        Recording(signal, SFREQ, tuple("abcde")),
+        tmp_path / "r.h5",
+        recording_id="r",
+        source_sha256="0" * 64,
+        chunk_samples=chunk_samples,
+    )
     buffer = np.full((3000, 5), np.nan, np.float32)
     with StoreReader(path) as store:
         for start, stop in [(0, 3000), (255, 257), (100, 2900), (2999, 3000), (512, 512)]:
@@ -292,8 +311,13 @@ def test_read_ahead_advises_exactly_the_bytes_of_the_range_in_small_pieces(tmp_p
     from eegseq.data import store as store_module
 
     signal = np.arange(3000 * 2, dtype=np.float32).reshape(3000, 2)
-    path = write_store(Recording(signal, SFREQ, ("a", "b")), tmp_path / "r.h5", recording_id="r",
-                       source_sha256="0" * 64, chunk_samples=chunk_samples)
+    path = write_store(
+        Recording(signal, SFREQ, ("a", "b")),
+        tmp_path / "r.h5",
+        recording_id="r",
+        source_sha256="0" * 64,
+        chunk_samples=chunk_samples,
+    )
     with h5py.File(path, "r") as f:  # reference: every chunk's first row and file offset, from HDF5's index
         data = f["signal"]
         chunks = [data.id.get_chunk_info(i) for i in range(data.id.get_num_chunks())]
@@ -304,9 +328,12 @@ def test_read_ahead_advises_exactly_the_bytes_of_the_range_in_small_pieces(tmp_p
         for start, stop in [(100, 2900), (255, 257), (5, 5)]:
             advised.clear()
             store.read_ahead(start, stop)
-            expected = {c.byte_offset + (row - c.chunk_offset[0]) * 8 + byte
-                        for c in chunks for row in range(max(start, c.chunk_offset[0]), min(stop, c.chunk_offset[0] + chunk_samples))
-                        for byte in range(8)}
+            expected = {
+                c.byte_offset + (row - c.chunk_offset[0]) * 8 + byte
+                for c in chunks
+                for row in range(max(start, c.chunk_offset[0]), min(stop, c.chunk_offset[0] + chunk_samples))
+                for byte in range(8)
+            }
             got = [byte for offset, length in advised for byte in range(offset, offset + length)]
             assert len(got) == len(set(got)) and set(got) == expected
             assert all(length <= 1000 for _, length in advised)

@@ -45,7 +45,7 @@ def test_seizures_lie_inside_the_signal_and_raise_power_on_some_channels():
         rec = generate_recording(SPEC, index)
         (event,) = rec.events
         assert event.label == SEIZURE_LABEL
-        assert 0 <= event.onset and event.offset <= rec.duration
+        assert event.onset >= 0 and event.offset <= rec.duration
         a, b = int(event.onset * rec.sfreq), int(event.offset * rec.sfreq)
         inside = rec.signal[a:b][np.any(rec.signal[a:b] != 0, axis=1)]
         outside = np.concatenate([rec.signal[:a], rec.signal[b:]])
@@ -93,7 +93,7 @@ def test_long_memory_evidence_early_encodes_the_label_and_is_scored_late():
         a, b = int(evidence.onset * rec.sfreq), int(evidence.offset * rec.sfreq)
         assert np.all(np.any(rec.signal[a:b] != 0, axis=1)), "a drop-out erased the evidence"
         freqs, power = welch(rec.signal[a:b], fs=rec.sfreq, nperseg=b - a, axis=0)
-        band = lambda f: power[(freqs > f - 1) & (freqs < f + 1)].sum()  # noqa: E731
+        band = lambda f, power=power, freqs=freqs: power[(freqs > f - 1) & (freqs < f + 1)].sum()  # noqa: E731
         assert (band(13.0) > band(7.0)) == bool(rec.label)
         labels.add(rec.label)
     assert labels == {0, 1}
