@@ -3,29 +3,15 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from small_models import small_config
 
-from eegseq.models import ConvBlockConfig, ModelConfig, StreamModel
+from eegseq.models import StreamModel
 from eegseq.models.probe import StateProbe
 
 
 def model(implementation: str, preset: str = "gal", cell: str = "lstm") -> StreamModel:
-    config = ModelConfig(
-        channels=3,
-        frontend=[
-            ConvBlockConfig(filters=4, kernel_size=5, stride=2),
-            ConvBlockConfig(filters=4, kernel_size=3, stride=3),
-        ],
-        rnn={
-            "implementation": implementation,
-            "layers": 2,
-            "cell": cell,
-            "units": 5,
-            "dropout": {"preset": preset, "rate": 0.3},
-            "between_dropout": 0.2,
-        },
-        step_head=True,
-    )
-    return StreamModel.build(config)
+    dropout = {"preset": preset, "rate": 0.3}
+    return StreamModel.build(small_config(implementation, cell=cell, dropout=dropout, between_dropout=0.2))
 
 
 def second_window(stream_model: StreamModel, training: bool):

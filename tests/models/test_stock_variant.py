@@ -4,29 +4,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
+from small_models import small_config
 
-from eegseq.models import ConvBlockConfig, ModelConfig, StockStreamRNN, StreamModel, predict_recording
+from eegseq.models import ModelConfig, StockStreamRNN, StreamModel, predict_recording
 from eegseq.rnn.diagnostics import stock_mask_changes
 
 
 def config(implementation: str, cell: str = "lstm", preset: str = "none", rate=None, seed: int = 7) -> ModelConfig:
-    return ModelConfig(
-        channels=3,
-        frontend=[
-            ConvBlockConfig(filters=4, kernel_size=5, stride=2),
-            ConvBlockConfig(filters=4, kernel_size=3, stride=3),
-        ],
-        rnn={
-            "implementation": implementation,
-            "layers": 2,
-            "cell": cell,
-            "units": 5,
-            "dropout": {"preset": preset, "rate": rate},
-            "between_dropout": 0.0,
-        },
-        step_head=True,
-        seed=seed,
-    )
+    dropout = {"preset": preset, "rate": rate}
+    return small_config(implementation, cell=cell, dropout=dropout, between_dropout=0.0, seed=seed)
 
 
 def weights_by_layer(model: StreamModel) -> dict[str, list[np.ndarray]]:
