@@ -28,7 +28,9 @@ class StockStreamRNN(keras.layers.Layer):
         seed: the seed of the stock cell's dropout generator. Without one, the stock layer's masks
             depend on what the process ran before (measured: a second identical run in one process
             differs from the first), so runs would not repeat; with one, the cell still draws its
-            masks with the stock (stateful) random ops, as often as the stock layer does.
+            masks with the stock (stateful) random ops, as often as the stock layer does, and the
+            generator's state is part of the model's checkpoint (``mask_generator``), so a resumed
+            run draws the masks the uninterrupted run draws.
         kernel_initializer, recurrent_initializer: as in Keras (the model passes seeded ones).
 
     Call args: ``inputs (batch, steps, features)``, ``reset (batch,)`` (1 zeroes a lane's state first),
@@ -70,6 +72,10 @@ class StockStreamRNN(keras.layers.Layer):
             # The stock layer offers no seed argument; its cell's generator is where Keras keeps one.
             generator = type(self.rnn.cell._random_generator)  # Keras' RandomGenerator (not exported)
             self.rnn.cell._random_generator = generator(seed, rng_type="stateful")
+            # Keras keeps a cell's generator out of checkpoints (BaseRandomLayer), so a resumed run would
+            # draw its masks from the seed again; held here, its state (a variable) is saved and restored
+            # with the model's checkpoint. It is no weight: model.weights and model.keras are unchanged.
+            self.mask_generator = self.rnn.cell._random_generator
 
     def mask_probe(self, pairs: int = 8) -> keras.layers.Layer:
         """A fresh stock layer with this layer's recurrent dropout and mask generator, ``2 * pairs``

@@ -83,3 +83,29 @@ def test_stock_masks_repeat_for_a_seed_and_keep_the_stock_schedule(cell):
     layer = StreamModel.build(config("tf_keras_builtin", cell, "keras", 0.5)).rnn_layers[0]
     measured = stock_mask_changes(layer.mask_probe())
     assert measured["compiled"]["changes"] == "timestep" and measured["eager"]["changes"] == "window"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_checkpoint_holds_the_stock_mask_generator_so_a_restored_model_draws_the_next_masks(cell, tmp_path):
+    """Keras keeps a cell's generator out of checkpoints; a resumed run would replay the masks from
+    the seed. Restored into a fresh model (a new process), the next compiled training call must
+    draw what the original's next call draws (recurrent and input masks)."""
+    signal = np.random.default_rng(0).standard_normal((2, 6 + 30, 3)).astype(np.float32)
+    dropout = {"preset": "keras", "rate": 0.25, "input_rate": 0.25}
+    settings = small_config("tf_keras_builtin", cell=cell, dropout=dropout, between_dropout=0.0, seed=7)
+
+    def compiled_training_call(model):
+        return tf.function(
+            lambda s: model(s, np.ones(2, np.float32), np.zeros(2, np.int64), model.initial_state(2), True)[1]
+        )
+
+    original = StreamModel.build(settings)
+    original_call = compiled_training_call(original)
+    original_call(signal)
+    path = tf.train.Checkpoint(model=original.model).write(str(tmp_path / "checkpoint"))
+    expected = original_call(signal).numpy()
+    restored = StreamModel.build(settings)
+    tf.train.Checkpoint(model=restored.model).read(path).assert_existing_objects_matched()
+    np.testing.assert_array_equal(compiled_training_call(restored)(signal), expected)
+    fresh = compiled_training_call(StreamModel.build(settings))(signal).numpy()
+    assert not np.array_equal(fresh, expected)  # the masks of a second call differ from a first call's
