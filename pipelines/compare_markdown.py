@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eegseq.pipelines.compare_stats import HEADLINE
+from eegseq.pipelines.compare_stats import EVENT_METRICS
 from eegseq.pipelines.config import JobConfig
 
 
@@ -24,6 +24,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) -> str:
     cells = comparison["cells"]
+    metrics = comparison["metrics"]
     boot = comparison["bootstrap"]
     level = f"{boot['confidence_level']:.0%}"
     lines = [
@@ -35,15 +36,20 @@ def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) 
         f"(no early stopping; the best validation epoch is kept) on the same data, windows "
         f"({shared.stream.window_seconds:g} s) and learning-rate schedule; "
         "runs of one seed share their initial weights.",
+        *(
+            []
+            if set(EVENT_METRICS) <= set(metrics)
+            else ["", "Event metrics are not reported: windows take their labels from the recording, not from events."]
+        ),
         "",
         "## Headline metrics (mean ± std over seeds)",
         "",
         *_table(
-            ["variant", *HEADLINE, "diverged"],
+            ["variant", *metrics, "diverged"],
             [
                 [
                     c["label"],
-                    *(_spread(c["headline"][m]) for m in HEADLINE),
+                    *(_spread(c["headline"][m]) for m in metrics),
                     f"{c['diverged']['count']}/{len(c['runs'])}",
                 ]
                 for c in cells
@@ -65,11 +71,11 @@ def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) 
                     baseline,
                     *(
                         f"{_number(block[m]['difference'])} [{_number(block[m]['low'])}, {_number(block[m]['high'])}]"
-                        for m in HEADLINE
+                        for m in metrics
                     ),
                 ]
             )
-    lines += [*_table(["variant", "baseline", *HEADLINE], rows), "", "## Findings", ""]
+    lines += [*_table(["variant", "baseline", *metrics], rows), "", "## Findings", ""]
     lines += [f"- {text}" for text in comparison["findings"]] or ["- (none)"]
     lines += ["", "## Stability", ""]
     diverged_rows = [

@@ -30,6 +30,7 @@ from eegseq.pipelines.compare_run import DIVERGED, FINISHED, job_dir, read_statu
 from eegseq.pipelines.compare_stats import (
     HEADLINE,
     Draws,
+    compared_metrics,
     finding,
     mean_std,
     paired_differences,
@@ -210,6 +211,7 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
     by_job = {run.job.name: run for run in runs}
     cells = cells_of(jobs)
     resamples = compare.bootstrap_resamples
+    metrics = compared_metrics(shared.stream.labels.source)
 
     def matrix(cell: Cell, metric: str) -> np.ndarray:
         """(n_seeds, resamples) resampled metric of the cell's runs; NaN rows for runs without a model."""
@@ -229,7 +231,7 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
             if baseline is None or baseline is cell:
                 continue
             block = {}
-            for metric in HEADLINE:
+            for metric in metrics:
                 diffs = paired_differences(matrix(cell, metric), matrix(baseline, metric), draws.seeds)
                 block[metric] = {
                     "difference": paired_point(points(cell, metric), points(baseline, metric)),
@@ -251,12 +253,12 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
                         "seed": run.job.seed,
                         "status": run.status["status"],
                         "diverged_at_step": run.status["diverged_at_step"],
-                        "headline": run.headline,
+                        "headline": {metric: run.headline[metric] for metric in metrics},
                     }
                     for run in cell_runs
                 ],
                 "diverged": {"count": len(diverged), "steps": [run.status["diverged_at_step"] for run in diverged]},
-                "headline": {metric: mean_std(points(cell, metric)) for metric in HEADLINE},
+                "headline": {metric: mean_std(points(cell, metric)) for metric in metrics},
                 "differences": differences,
                 "learning_curves": _learning_curves(cell_runs),
                 "diagnostics": _diagnostics(cell_runs),
@@ -265,6 +267,7 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
     comparison = {
         "schema_version": SCHEMA_VERSION,
         "seeds": seeds,
+        "metrics": list(metrics),
         "test_recordings": recordings,
         "bootstrap": {
             "unit": "seeds x recordings",
@@ -281,8 +284,8 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
     out = run_dir / REPORT_DIR
     atomic_write_json(out / "comparison.json", comparison)
     images = {
-        "metric_spread.png": plot_spreads(cell_records, HEADLINE, out / "metric_spread.png"),
-        "differences.png": plot_differences(cell_records, HEADLINE, out / "differences.png"),
+        "metric_spread.png": plot_spreads(cell_records, metrics, out / "metric_spread.png"),
+        "differences.png": plot_differences(cell_records, metrics, out / "differences.png"),
         "learning_curves.png": plot_curves(cell_records, "learning_curves", out / "learning_curves.png"),
     }
     if any(cell["diagnostics"]["curves"] for cell in cell_records):

@@ -18,6 +18,15 @@ HEADLINE = {
     "event_f1": True,
     "event_fp_per_24h": False,
 }
+# Scored against reference events: meaningless where windows take their labels from the recording
+# (every detection would count as a false positive).
+EVENT_METRICS = ("event_f1", "event_fp_per_24h")
+
+
+def compared_metrics(label_source: str) -> tuple[str, ...]:
+    """The headline metrics that apply when windows are labelled from ``label_source``
+    (``stream.labels.source``: ``"events"`` or ``"recording"``)."""
+    return tuple(m for m in HEADLINE if label_source == "events" or m not in EVENT_METRICS)
 
 
 def mean_std(values) -> dict[str, float | int | None]:

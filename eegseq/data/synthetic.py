@@ -17,14 +17,16 @@ Each recording is a float32 ``(n_samples, n_channels)`` array in microvolts made
   evolving rhythmic spike-wave discharge (about 5 Hz slowing to 2.5 Hz, growing amplitude)
   on a contiguous subset of channels, labelled as an :class:`Event` ``"sz"``; the recording
   label is 1 when it has a seizure, else 0;
-* variant ``"long_memory"``: the label (0/1) is only visible in a 2 s burst (7 Hz for 0,
-  13 Hz for 1) in the first tenth of the recording (event ``"evidence"``), and it is scored
-  only in the last tenth (event ``"score"``): a model must carry memory across the recording.
+* variant ``"long_memory"``: the label (0/1) is only visible in a 2 s cue in the first tenth of
+  the recording (event ``"evidence"``): a burst at 7 Hz on the first half of the channels for 0,
+  at 13 Hz on the second half for 1, of peak ``spec.cue_uv`` µV (default 12); it is scored only in
+  the last tenth (event ``"score"``): a model must carry memory across the recording.
 * variant ``"delayed_recall"``: the same cue (event ``"evidence"``) anywhere before the scored span,
   which is the last ``spec.score_seconds`` of the recording (event ``"score"``; set it to the stream
-  window so that exactly the last window is scored); distractor bursts at 10 Hz (Poisson, mean 2)
-  carry no information. How many windows separate the cue from the score varies uniformly
-  across recordings, so accuracy against that separation measures how long a model retains memory.
+  window so that exactly the last window is scored); distractor bursts at 10 Hz on every channel
+  (Poisson, mean 2) carry no information. How many windows separate the cue from the score varies
+  uniformly across recordings, so accuracy against that separation measures how long a model
+  retains memory.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ _BACKGROUND_UV = 20.0
 _BLINK_UV = 120.0
 _MUSCLE_UV = 15.0
 _SEIZURE_UV = (120.0, 360.0)  # start and peak amplitude of the discharge
-_EVIDENCE_UV = 12.0
+_DEFAULT_CUE_UV = 12.0
+_CUE_LAYOUT = 2  # version of the memory cue's layout (1: every channel; 2: half of the channels by label)
 _EVIDENCE_SECONDS = 2.0
 _DISTRACTOR_HZ = 10.0
 _DISTRACTORS_PER_RECORDING = 2.0
@@ -81,12 +84,18 @@ class SyntheticSpec(BaseModel):
     score_seconds: float | None = Field(
         None, gt=0, description="'delayed_recall' only: the scored span at the end of each recording, s"
     )
+    # None (not 12.0) as the default keeps the identity (source SHA-256) of datasets made before the field.
+    cue_uv: float | None = Field(
+        None, gt=0, description="peak amplitude of the memory cue and distractor bursts, µV (default 12)"
+    )
 
     @model_validator(mode="after")
     def _recall_fits(self):
         if self.variant != "delayed_recall":
             if self.score_seconds is not None:
                 raise ValueError("score_seconds is only valid with variant='delayed_recall'")
+            if self.cue_uv is not None and self.variant == "seizure":
+                raise ValueError("cue_uv is only valid with variant='long_memory' or 'delayed_recall'")
             return self
         if self.score_seconds is None:
             raise ValueError("variant='delayed_recall' needs score_seconds (the scored span, e.g. the stream window)")
@@ -190,6 +199,7 @@ def generate_recording(spec: SyntheticSpec, index: int) -> Recording:
         subject, group, index, variant and seed.
     """
     plan = plan_recording(spec, index)
+    cue_uv = _DEFAULT_CUE_UV if spec.cue_uv is None else spec.cue_uv
     rng = _rng(spec, index, 1)
     n, fs, n_ch = spec.n_samples, spec.sfreq, spec.n_channels
     signal = _mix_channels(_background_sources(rng, n, fs, n_ch), rng)
@@ -199,9 +209,9 @@ def generate_recording(spec: SyntheticSpec, index: int) -> Recording:
     if plan.seizure is not None:
         _add_seizure(rng, signal, fs, *plan.seizure)
     if plan.evidence is not None:
-        _add_evidence(signal, fs, *plan.evidence, plan.label)
+        _add_evidence(signal, fs, *plan.evidence, plan.label, cue_uv)
     for start, length in plan.distractors:
-        _add_burst(signal, fs, start, length, _DISTRACTOR_HZ)
+        _add_burst(signal, fs, start, length, _DISTRACTOR_HZ, cue_uv)
     for start, length in plan.dropouts:
         signal[start : start + length] = 0.0
     meta = {
@@ -228,6 +238,9 @@ def source_sha256(spec: SyntheticSpec, index: int) -> str:
     depending on floating-point details of the generated samples."""
     # Unset optional fields are left out, so adding one does not change existing datasets' identity.
     description = {"spec": spec.model_dump(mode="json", exclude_none=True), "index": index}
+    if spec.variant != "seizure":
+        # The memory cue moved from every channel to half of them: stores made before are regenerated.
+        description["cue_layout"] = _CUE_LAYOUT
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
 
@@ -314,13 +327,16 @@ def _add_seizure(rng: np.random.Generator, signal: np.ndarray, fs: float, start:
     signal[start : start + length, first : first + width] += (amplitude * _spike_wave(phase))[:, None] * gains
 
 
-def _add_evidence(signal: np.ndarray, fs: float, start: int, length: int, label: int) -> None:
-    """Long-memory cue on every channel: a Hann-windowed burst at 7 Hz (label 0) or 13 Hz (label 1)."""
-    _add_burst(signal, fs, start, length, 13.0 if label else 7.0)
+def _add_evidence(signal: np.ndarray, fs: float, start: int, length: int, label: int, peak_uv: float) -> None:
+    """Long-memory cue: a Hann-windowed burst at 7 Hz on the first half of the channels (label 0) or
+    at 13 Hz on the second half (label 1)."""
+    half = signal.shape[1] // 2
+    channels = slice(half, None) if label else slice(0, half)
+    _add_burst(signal[:, channels], fs, start, length, 13.0 if label else 7.0, peak_uv)
 
 
-def _add_burst(signal: np.ndarray, fs: float, start: int, length: int, freq: float) -> None:
-    """A Hann-windowed sine burst at ``freq`` Hz on every channel."""
+def _add_burst(signal: np.ndarray, fs: float, start: int, length: int, freq: float, peak_uv: float) -> None:
+    """A Hann-windowed sine burst at ``freq`` Hz and ``peak_uv`` µV peak on every channel."""
     t = np.arange(length) / fs
-    burst = _EVIDENCE_UV * np.hanning(length) * np.sin(2 * np.pi * freq * t)
+    burst = peak_uv * np.hanning(length) * np.sin(2 * np.pi * freq * t)
     signal[start : start + length] += burst[:, None]

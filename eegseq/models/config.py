@@ -76,6 +76,12 @@ class RNNStackConfig(_Strict):
         default=0.1, ge=0.0, lt=1.0, description="input dropout of layers 1.. (unless their dropout sets input_rate)"
     )
     per_layer: list[RNNLayerOverride] = []
+    chrono_max_steps: int | None = Field(
+        default=None,
+        ge=3,
+        description="chrono initialisation of the memory gates' biases with time constants up to this many RNN "
+        "steps (eegseq.rnn.ChronoBias); null: Keras' defaults (LSTM forget-gate bias 1)",
+    )
 
     @model_validator(mode="after")
     def _overrides_fit(self):

@@ -21,7 +21,7 @@ import tf_keras as keras
 from eegseq.models.config import ConvBlockConfig, ModelConfig
 from eegseq.models.frontend import context_samples, frontend_layers, receptive_field, total_stride
 from eegseq.models.stock import StockStreamRNN
-from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, StreamRNN
+from eegseq.rnn import ChronoBias, DropoutGRUCell, DropoutLSTMCell, StreamRNN
 
 CELLS = {"lstm": DropoutLSTMCell, "gru": DropoutGRUCell}
 RNN_LAYERS = (StreamRNN, StockStreamRNN)
@@ -70,6 +70,10 @@ def build_model(config: ModelConfig) -> keras.Model:
             "kernel_initializer": keras.initializers.GlorotUniform(seed=seed),
             "recurrent_initializer": keras.initializers.Orthogonal(seed=seed),
         }
+        if config.rnn.chrono_max_steps is not None:
+            initializers["bias_initializer"] = ChronoBias(cell_name, config.rnn.chrono_max_steps, seed=seed)
+            if cell_name == "lstm":
+                initializers["unit_forget_bias"] = False
         if config.rnn.implementation == "tf_keras_builtin":
             spec = dropout.spec()
             layer = StockStreamRNN(

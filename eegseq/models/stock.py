@@ -31,7 +31,8 @@ class StockStreamRNN(keras.layers.Layer):
             masks with the stock (stateful) random ops, as often as the stock layer does, and the
             generator's state is part of the model's checkpoint (``mask_generator``), so a resumed
             run draws the masks the uninterrupted run draws.
-        kernel_initializer, recurrent_initializer: as in Keras (the model passes seeded ones).
+        kernel_initializer, recurrent_initializer, bias_initializer, unit_forget_bias (LSTM only): as
+            in Keras (the model passes seeded ones).
 
     Call args: ``inputs (batch, steps, features)``, ``reset (batch,)`` (1 zeroes a lane's state first),
     ``lane_keys`` (ignored: the stock masks are not keyed), ``initial_state`` (``[h, c]`` / ``[h]``),
@@ -48,6 +49,8 @@ class StockStreamRNN(keras.layers.Layer):
         seed: int | None = None,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -58,6 +61,10 @@ class StockStreamRNN(keras.layers.Layer):
         self.return_sequences, self.seed = return_sequences, seed
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        if cell != "lstm" and not self.unit_forget_bias:
+            raise ValueError(f"unit_forget_bias=False is only valid with cell='lstm', not {cell!r}")
         self.rnn = STOCK_LAYERS[cell](
             self.units,
             dropout=self.dropout,
@@ -66,6 +73,8 @@ class StockStreamRNN(keras.layers.Layer):
             return_state=True,
             kernel_initializer=self.kernel_initializer,
             recurrent_initializer=self.recurrent_initializer,
+            bias_initializer=self.bias_initializer,
+            **({"unit_forget_bias": self.unit_forget_bias} if cell == "lstm" else {}),
             name=cell,
         )
         if seed is not None:
@@ -116,5 +125,7 @@ class StockStreamRNN(keras.layers.Layer):
             seed=self.seed,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            unit_forget_bias=self.unit_forget_bias,
         )
         return config

@@ -8,6 +8,7 @@ Knows nothing of EEG. The user guide, with the equations and mask lifetimes, is
 * :mod:`~eegseq.rnn.masks`: which masks each scheme uses, their keys (:func:`recording_keys`),
   lifetimes and draws (:func:`sample_masks`, :func:`inference_masks`).
 * :class:`StreamRNN` (``stream.py``): windows, carried state and masks, resets, fused dispatch.
+* :class:`ChronoBias` (``chrono.py``): gate biases for long memory from the first step.
 """
 
 import lazy_loader
@@ -16,6 +17,7 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submod_attrs={
+        "chrono": ["ChronoBias"],
         "gru": ["DropoutGRUCell"],
         "lstm": ["DropoutLSTMCell"],
         "masks": ["inference_masks", "recording_keys", "sample_masks"],

@@ -41,6 +41,13 @@ class DropoutLSTMCell(DropoutCellBase):
     gates = 4
     has_cell_state = True
 
+    def __init__(self, units: int, dropout=None, *, unit_forget_bias: bool = True, **kwargs):
+        """``unit_forget_bias``: as in Keras, start the forget-gate bias at 1 (added to
+        ``bias_initializer``'s); False leaves the bias to ``bias_initializer`` alone (e.g.
+        :class:`~eegseq.rnn.chrono.ChronoBias`)."""
+        super().__init__(units, dropout, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
     @property
     def state_size(self):
         return [self.units, self.units]
@@ -54,7 +61,10 @@ class DropoutLSTMCell(DropoutCellBase):
         return (4 * self.units,)
 
     def bias_initializer_for_layout(self):
-        return _unit_forget_bias(self.units, self.bias_initializer)
+        return _unit_forget_bias(self.units, self.bias_initializer) if self.unit_forget_bias else self.bias_initializer
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
     def input_bias(self):
         return self.bias

@@ -1,5 +1,8 @@
 """Synthetic recordings: determinism from (seed, index) and the properties eegseq/data/synthetic.py promises."""
 
+import hashlib
+import json
+
 import numpy as np
 import pytest
 from scipy.signal import welch
@@ -102,3 +105,41 @@ def test_long_memory_evidence_early_encodes_the_label_and_is_scored_late():
 def test_index_outside_the_spec_is_refused():
     with pytest.raises(ValueError, match="index 8"):
         generate_recording(SPEC, 8)
+
+
+@pytest.mark.parametrize("variant", ["long_memory", "delayed_recall"])
+def test_the_cue_is_a_hann_burst_of_cue_uv_on_the_labels_half_of_the_channels(variant):
+    """Two specs that differ only in ``cue_uv`` share every other sample: their difference is the cue
+    (and, for delayed recall, the distractors) at the difference of amplitudes, written out here."""
+    fields = {"variant": variant, "score_seconds": 30.0} if variant == "delayed_recall" else {"variant": variant}
+    strong, weak = (SPEC.model_copy(update={**fields, "cue_uv": uv}) for uv in (100.0, 60.0))
+    for index in range(strong.n_recordings):
+        plan = plan_recording(strong, index)
+        difference = generate_recording(strong, index).signal - generate_recording(weak, index).signal
+        start, length = plan.evidence
+        t = np.arange(length) / strong.sfreq
+        burst = 40.0 * np.hanning(length) * np.sin(2 * np.pi * (13.0 if plan.label else 7.0) * t)
+        half = strong.n_channels // 2
+        cued = slice(half, None) if plan.label else slice(0, half)
+        expected = np.zeros_like(difference)
+        expected[start : start + length, cued] = burst[:, None]
+        for d_start, d_length in plan.distractors:
+            d_t = np.arange(d_length) / strong.sfreq
+            expected[d_start : d_start + d_length] += (40.0 * np.hanning(d_length) * np.sin(2 * np.pi * 10.0 * d_t))[
+                :, None
+            ]
+        for z_start, z_length in plan.dropouts:  # drop-outs zero whatever lies under them
+            expected[z_start : z_start + z_length] = 0.0
+        np.testing.assert_allclose(difference, expected, atol=1e-4)
+
+
+def test_cue_uv_is_refused_for_seizures_and_changes_only_memory_datasets_identity():
+    with pytest.raises(ValueError, match="cue_uv"):
+        SyntheticSpec(cue_uv=50.0)
+    memory = SPEC.model_copy(update={"variant": "long_memory"})
+    assert source_sha256(memory, 0) != source_sha256(memory.model_copy(update={"cue_uv": 50.0}), 0)
+    # The seizure default keeps the identity it had before memory cues had an amplitude or a layout:
+    # SHA-256 of the canonical JSON of its spec and index, computed here independently.
+    description = {"spec": SPEC.model_dump(mode="json", exclude_none=True), "index": 3}
+    assert source_sha256(SPEC, 3) == hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
+    assert "cue_uv" not in description["spec"]

@@ -10,25 +10,35 @@ from eegseq.models import ModelConfig, StockStreamRNN, StreamModel, predict_reco
 from eegseq.rnn.diagnostics import stock_mask_changes
 
 
-def config(implementation: str, cell: str = "lstm", preset: str = "none", rate=None, seed: int = 7) -> ModelConfig:
+def config(
+    implementation: str, cell: str = "lstm", preset: str = "none", rate=None, seed: int = 7, chrono: int | None = None
+) -> ModelConfig:
     dropout = {"preset": preset, "rate": rate}
-    return small_config(implementation, cell=cell, dropout=dropout, between_dropout=0.0, seed=seed)
+    model = small_config(implementation, cell=cell, dropout=dropout, between_dropout=0.0, seed=seed)
+    return model.model_copy(update={"rnn": model.rnn.model_copy(update={"chrono_max_steps": chrono})})
 
 
 def weights_by_layer(model: StreamModel) -> dict[str, list[np.ndarray]]:
     return {layer.name: layer.get_weights() for layer in model.model.layers if layer.get_weights()}
 
 
+@pytest.mark.parametrize("chrono", [None, 50], ids=["keras_bias", "chrono_bias"])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_same_seed_gives_the_same_initial_weights(cell):
+def test_same_seed_gives_the_same_initial_weights(cell, chrono):
     keras.utils.set_random_seed(0)
-    ours = weights_by_layer(StreamModel.build(config("eegseq", cell, "semeniuta", 0.25)))
+    ours = weights_by_layer(StreamModel.build(config("eegseq", cell, "semeniuta", 0.25, chrono=chrono)))
     keras.utils.set_random_seed(0)
-    stock = weights_by_layer(StreamModel.build(config("tf_keras_builtin", cell, "semeniuta", 0.25)))
+    stock = weights_by_layer(StreamModel.build(config("tf_keras_builtin", cell, "semeniuta", 0.25, chrono=chrono)))
     assert sorted(ours) == sorted(stock) == ["conv_0", "conv_1", "head", "rnn_0", "rnn_1"]
     for name in ours:
         for a, b in zip(ours[name], stock[name], strict=True):
             np.testing.assert_array_equal(a, b)
+    bias = ours["rnn_0"][2]
+    if chrono is None and cell == "lstm":
+        np.testing.assert_array_equal(np.split(bias, 4)[1], 1.0)  # Keras' unit forget bias
+    elif chrono is not None:
+        memory_gate = np.split(bias, 4)[1] if cell == "lstm" else bias[0, :5]
+        assert np.all(memory_gate >= 0) and np.all(memory_gate <= np.log(chrono - 1)) and np.ptp(memory_gate) > 0
     keras.utils.set_random_seed(0)
     other_seed = weights_by_layer(StreamModel.build(config("tf_keras_builtin", cell, "semeniuta", 0.25, seed=8)))
     assert not np.array_equal(other_seed["rnn_0"][0], stock["rnn_0"][0])
@@ -49,6 +59,17 @@ def test_without_dropout_the_stock_model_streams_like_ours(cell):
     after_reset = stock(padded, reset, keys, used)[0].numpy()
     fresh = stock(padded, reset, keys, stock.initial_state(1))[0].numpy()
     np.testing.assert_array_equal(after_reset, fresh)
+
+
+@pytest.mark.parametrize("implementation", ["tf_keras_builtin", "eegseq"])
+def test_a_chrono_model_reloads_with_its_initializer(tmp_path, implementation):
+    model = StreamModel.build(config(implementation, "lstm", "keras", 0.3, chrono=50))
+    model.model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    rebuilt = keras.Model.from_config(loaded.get_config())  # fresh weights from the saved initializers
+    for a, b in zip(rebuilt.get_weights(), model.model.get_weights(), strict=True):
+        if a.ndim == 1 and a.shape[0] == 20:  # the LSTM biases (4 x 5 units): seeded chrono draws
+            np.testing.assert_array_equal(a, b)
 
 
 def test_stock_layer_keeps_its_recurrent_dropout_and_reloads(tmp_path):
