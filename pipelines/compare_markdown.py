@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from eegseq.pipelines.compare_stats import EVENT_METRICS
+
+RETENTION = "memory_retention.accuracy"  # the diagnostics' curve of accuracy against cue separation
 from eegseq.pipelines.config import JobConfig
 
 
@@ -20,6 +22,26 @@ def _spread(stats: dict) -> str:
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def _retention_table(cells: list[dict]) -> list[str]:
+    """Memory retention (accuracy against windows between cue and score), one row per variant; none
+    where no run measured it (a task without a cue)."""
+    curves = {c["label"]: c["diagnostics"]["curves"].get(RETENTION) for c in cells}
+    separations = sorted({x for curve in curves.values() if curve for x in curve["x"]})
+    if not separations:
+        return []
+    rows = []
+    for label, curve in curves.items():
+        at = dict(zip(curve["x"], zip(curve["mean"], curve["std"]))) if curve else {}
+        rows.append([label, *(f"{at[x][0]:.3f} ± {at[x][1]:.3f}" if x in at else "–" for x in separations)])
+    return [
+        "## Memory retention (accuracy at threshold 0.5, mean ± std over seeds)",
+        "",
+        "Columns: windows between the cue's window and the scored window (0: the cue's own window).",
+        "",
+        *_table(["variant", *(str(x) for x in separations)], rows),
+    ]
 
 
 def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) -> str:
@@ -91,6 +113,7 @@ def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) 
     diagnostics = [
         [c["label"], name, _spread(stats)] for c in cells for name, stats in c["diagnostics"]["scalars"].items()
     ]
+    lines += ["", *_retention_table(cells)]
     lines += ["", "## Diagnostics (mean ± std over seeds)", ""]
     lines += _table(["variant", "diagnostic", "value"], diagnostics) if diagnostics else ["No run has diagnostics."]
     lines += ["", "## Figures", ""]

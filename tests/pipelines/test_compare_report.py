@@ -134,7 +134,10 @@ def test_diagnostics_are_aggregated_over_seeds(comparison):
     assert none["scalars"]["stability.steps_completed"] == {"mean": 20.0, "std": 0.0, "n": 2}
     assert not any(path.startswith("run.") for path in none["scalars"])  # what was measured is not a result
     assert "memory_retention.recordings" not in none["curves"]
-    assert "gradient_flow.layers.rnn_0.dL_dh_ratio" in report.read_text()
+    text = report.read_text()
+    assert "gradient_flow.layers.rnn_0.dL_dh_ratio" in text
+    spread = np.std([0.5, 0.75], ddof=1)
+    assert f"| none | 0.900 ± 0.000 | 0.625 ± {spread:.3f} |" in text  # retention at separations 1 and 3
     assert (report.parent / "diagnostics.png").stat().st_size > 0
 
 
@@ -144,3 +147,23 @@ def test_merge_refuses_while_jobs_are_missing(tmp_path):
     _write_job(job_dir(tmp_path, jobs[0]), jobs[0], "finished", separation=0.5)
     with pytest.raises(Refused, match=f"{len(jobs) - 1} of {len(jobs)} jobs are not done"):
         merge_report(tmp_path, config)
+
+
+def test_event_metrics_are_left_out_where_windows_take_the_recordings_label(tmp_path):
+    config = load_config(
+        SMOKE,
+        [
+            "compare.seeds=1",
+            "compare.variants=[gal]",
+            "compare.bootstrap_resamples=50",
+            "stream.labels.source=recording",
+        ],
+    )
+    for job in grid(config.compare, config.train.seed):
+        _write_job(job_dir(tmp_path, job), job, "finished", separation=0.5)
+    text = merge_report(tmp_path, config).read_text()
+    result = json.loads((tmp_path / "comparison" / "comparison.json").read_text())
+    assert result["metrics"] == ["window_roc_auc", "recording_roc_auc"]
+    assert all(set(cell["headline"]) == set(result["metrics"]) for cell in result["cells"])
+    assert "event_f1" not in text and "Event metrics are not reported" in text
+    assert not any("event_" in finding for finding in result["findings"])
