@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from eegseq.pipelines.compare_stats import EVENT_METRICS
+from eegseq.pipelines.config import JobConfig
 
 RETENTION = "memory_retention.accuracy"  # the diagnostics' curve of accuracy against cue separation
-from eegseq.pipelines.config import JobConfig
 
 
 def _number(value) -> str:
