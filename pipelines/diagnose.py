@@ -287,38 +287,40 @@ def _write_png(figure: Figure, path: Path) -> None:
         figure.savefig(temporary, format="png")
 
 
+def _write_layer_curves(out: Path, name: str, layers: dict, x: str, columns: list[str], axes_text: tuple, log_y=False):
+    """``<name>.csv`` and ``<name>.png``: each layer's ``columns`` against ``x``. ``axes_text``: (title,
+    x label, y label). A log-scaled plot starts at the second point (lag 0 of a gradient is 0 for ``c``)."""
+    header, rows = _curve_rows(layers, x, columns)
+    atomic_write_text(out / f"{name}.csv", _csv_text(header, rows))
+    title, x_label, y_label = axes_text
+    figure, axes = _figure(title)
+    first = 1 if log_y else 0
+    for layer, entry in layers.items():
+        for column in columns:
+            values = entry.get(column)
+            if values is not None:
+                style = "--" if column.endswith("_training") else "-"
+                y = np.maximum(values[first:], 1e-30) if log_y else values
+                axes.plot(entry[x][first:], y, style, label=f"{layer} {column}")
+    if log_y:
+        axes.set_yscale("log")
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.legend(fontsize="small")
+    _write_png(figure, out / f"{name}.png")
+
+
 def _write_outputs(out: Path, report: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     scale = report.get("state_scale")
     if scale:
         columns = ["h_inference", "h_training", "c_inference", "c_training"]
-        header, rows = _curve_rows(scale["layers"], "time_s", columns)
-        atomic_write_text(out / "state_scale.csv", _csv_text(header, rows))
-        figure, axes = _figure("state norm along the recording")
-        for layer, entry in scale["layers"].items():
-            for state in ("h", "c"):
-                for mode, style in (("inference", "-"), ("training", "--")):
-                    values = entry.get(f"{state}_{mode}")
-                    if values is not None:
-                        axes.plot(entry["time_s"], values, style, label=f"{layer} {state} {mode}")
-        axes.set_xlabel("time in recording (s)")
-        axes.set_ylabel("mean L2 norm over units")
-        axes.legend(fontsize="small")
-        _write_png(figure, out / "state_scale.png")
+        text = ("state norm along the recording", "time in recording (s)", "mean L2 norm over units")
+        _write_layer_curves(out, "state_scale", scale["layers"], "time_s", columns, text)
     flow = report.get("gradient_flow")
     if flow:
-        header, rows = _curve_rows(flow["layers"], "lag_steps", ["dL_dh", "dL_dc"])
-        atomic_write_text(out / "gradient_flow.csv", _csv_text(header, rows))
-        figure, axes = _figure("gradient flow inside a window (training mode)")
-        for layer, entry in flow["layers"].items():
-            for state in ("h", "c"):
-                values = entry.get(f"dL_d{state}")
-                if values is not None:
-                    axes.semilogy(entry["lag_steps"][1:], np.maximum(values[1:], 1e-30), label=f"{layer} dL/d{state}")
-        axes.set_xlabel("lag k (RNN steps)")
-        axes.set_ylabel("mean ||dL/d state_{T-k}||")
-        axes.legend(fontsize="small")
-        _write_png(figure, out / "gradient_flow.png")
+        text = ("gradient flow inside a window (training mode)", "lag k (RNN steps)", "mean ||dL/d state_{T-k}||")
+        _write_layer_curves(out, "gradient_flow", flow["layers"], "lag_steps", ["dL_dh", "dL_dc"], text, log_y=True)
     retention = report.get("memory_retention")
     if retention:
         rows = list(zip(retention["separation_windows"], retention["accuracy"], retention["recordings"]))

@@ -156,6 +156,13 @@ class WindowRecurrence:
     def _arrays(dtype, size, count):
         return tuple(tf.TensorArray(dtype, size=size) for _ in range(count))
 
+    @staticmethod
+    def _previous_states(firsts, sequences, size):
+        """The state before each step, ``(steps, batch, units)`` per state (the first, then each
+        sequence without its last step), as tensors and as TensorArrays of ``size`` for the reverse loop."""
+        previous = [tf.concat([first[None], sequence[:-1]], 0) for first, sequence in zip(firsts, sequences)]
+        return previous, [tf.TensorArray(p.dtype, size=size).unstack(p) for p in previous]
+
     # ---- memory="save" -------------------------------------------------------------------------
     def _forward_save(self, projected, states, constant_masks, step_masks, weights):
         """Returns ``(outputs or (), state sequences, final states)``."""
@@ -171,8 +178,7 @@ class WindowRecurrence:
         (of the outputs if ``return_sequences``, then of the final states)."""
         inputs, per_step, d_outputs = self._inputs(projected, step_masks, upstream)
         steps, n_states = tf.shape(projected)[0], len(states)
-        prev_seqs = [tf.concat([s[None], seq[:-1]], 0) for s, seq in zip(states, saved)]
-        prev = [tf.TensorArray(seq.dtype, size=steps).unstack(seq) for seq in prev_seqs]
+        prev_seqs, prev = self._previous_states(states, saved, steps)
         d_initial, (d_projected, d_terms) = self._reverse(
             inputs,
             per_step,
@@ -231,8 +237,7 @@ class WindowRecurrence:
             sequence = self._arrays(projected.dtype, length, n_states)
             _, sequence = self._run(inputs, per_step, constant_masks, weights, first, start, stop, sequence, start)
             # Rows past the window's end (last segment) stay zero in both factors of the weight gradient.
-            prev_seqs = [tf.concat([f[None], seq.stack()[:-1]], 0) for f, seq in zip(first, sequence)]
-            prev = [tf.TensorArray(seq.dtype, size=length).unstack(seq) for seq in prev_seqs]
+            prev_seqs, prev = self._previous_states(first, [seq.stack() for seq in sequence], length)
             d_states, (d_projected, d_terms) = self._reverse(
                 inputs,
                 per_step,
