@@ -36,49 +36,24 @@ DEFAULT_VARIANTS = [
 
 
 def measure(cell_name: str, variant: str, steps: int, batch: int, features: int, units: int) -> dict:
-    """In this (fresh) process: one training step, then the process' peak resident memory in MB."""
+    """In this (fresh) process: one training step of ``rnn_speed``'s model (the same model and step the
+    speed benchmark times), then the process' peak resident memory in MB."""
     import resource
     import time
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
-    import tf_keras as keras
+    from rnn_speed import build_model, make_step  # this script's folder is first on sys.path
 
-    from eegseq.rnn import DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN
-
-    eeg_cell, stock_layer = {"lstm": (DropoutLSTMCell, keras.layers.LSTM), "gru": (DropoutGRUCell, keras.layers.GRU)}[
-        cell_name
-    ]
-    inputs = keras.Input((steps, features))
-    x = inputs
-    for index, last in enumerate((False, True)):
-        if variant.startswith("stock"):
-            x = stock_layer(units, return_sequences=not last, recurrent_dropout=0.25 if variant == "stock_rd" else 0.0)(
-                x
-            )
-        else:
-            preset, _, option = variant.partition("+")
-            cell = eeg_cell(units, DropoutSpec.create(preset, rate=0.25))
-            engine = {"": {}, "recompute": {"memory": "recompute"}, "fused": {"use_fused": True}}[option]
-            x = StreamRNN(cell, return_sequences=not last, seed=index, **engine)(x, training=True)
-    model = keras.Model(inputs, keras.layers.Dense(1)(x))
-    optimizer = keras.optimizers.Adam(1e-3)
+    model = build_model(cell_name, variant, steps, features, units)
     rng = np.random.default_rng(0)
     data = tf.constant(rng.standard_normal((batch, steps, features), dtype=np.float32))
     target = tf.constant(rng.standard_normal((batch, 1), dtype=np.float32))
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(data, training=True) - target))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    step().numpy()  # trace, compile, build the optimizer's slots
+    step = make_step(model, data, target)
+    step()  # trace, compile, build the optimizer's slots
     start = time.perf_counter()
-    step().numpy()
+    step()
     seconds = time.perf_counter() - start
     return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "step_s": seconds}
 

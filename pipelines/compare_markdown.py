@@ -7,7 +7,7 @@ from pathlib import Path
 from eegseq.pipelines.compare_stats import EVENT_METRICS
 from eegseq.pipelines.config import JobConfig
 
-RETENTION = "memory_retention.accuracy"  # the diagnostics' curve of accuracy against cue separation
+RETENTION = "memory_retention"  # the diagnostics' curves against cue separation: roc_auc, accuracy
 
 
 def _number(value) -> str:
@@ -25,20 +25,31 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _retention_table(cells: list[dict]) -> list[str]:
-    """Memory retention (accuracy against windows between cue and score), one row per variant; none
-    where no run measured it (a task without a cue)."""
-    curves = {c["label"]: c["diagnostics"]["curves"].get(RETENTION) for c in cells}
-    separations = sorted({x for curve in curves.values() if curve for x in curve["x"]})
+    """Memory retention (ROC-AUC and accuracy against windows between cue and score), one row per
+    variant; nothing where no run measured it (a task without a cue)."""
+    curves = {
+        c["label"]: {k: c["diagnostics"]["curves"].get(f"{RETENTION}.{k}") for k in ("roc_auc", "accuracy")}
+        for c in cells
+    }
+    separations = sorted({x for pair in curves.values() for curve in pair.values() if curve for x in curve["x"]})
     if not separations:
         return []
-    rows = []
-    for label, curve in curves.items():
-        at = dict(zip(curve["x"], zip(curve["mean"], curve["std"]))) if curve else {}
-        rows.append([label, *(f"{at[x][0]:.3f} ± {at[x][1]:.3f}" if x in at else "–" for x in separations)])
+
+    def at(curve: dict | None, x: int) -> str:
+        if not curve or x not in curve["x"] or curve["mean"][curve["x"].index(x)] is None:
+            return "–"
+        i = curve["x"].index(x)
+        return f"{curve['mean'][i]:.3f} ± {curve['std'][i]:.3f}"
+
+    rows = [
+        [label, *(f"{at(pair['roc_auc'], x)} / {at(pair['accuracy'], x)}" for x in separations)]
+        for label, pair in curves.items()
+    ]
     return [
-        "## Memory retention (accuracy at threshold 0.5, mean ± std over seeds)",
+        "## Memory retention (ROC-AUC / accuracy at the run's threshold, mean ± std over seeds)",
         "",
-        "Columns: windows between the cue's window and the scored window (0: the cue's own window).",
+        "Columns: windows between the cue's window and the scored window (0: the cue's own window). "
+        "The ROC-AUC does not depend on the threshold: an accuracy below it is a calibration shift, not lost memory.",
         "",
         *_table(["variant", *(str(x) for x in separations)], rows),
     ]

@@ -22,6 +22,7 @@ import tensorflow as tf
 import tf_keras as keras
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from sklearn.metrics import roc_auc_score
 
 from eegseq.data.streamer import LaneStreamer
 from eegseq.data.synthetic import EVIDENCE_LABEL
@@ -70,9 +71,11 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
             ||dL/dh_{T-k}||, ||dL/dc_{T-k}|| (L2 over units) of the loss of one window whose last step
             is T, against the lag k in RNN steps, in training mode with the variant's own masks,
             averaged over recordings; ``*_ratio``: the norm at the largest lag / the norm at lag 1.
-        memory_retention: {separation_windows: [...], accuracy: [...], recordings: [...]} | null
-            On the delayed-recall task: accuracy of the scored windows (threshold 0.5) against how
-            many windows separate the evidence from the score; ``recordings``: how many at each separation.
+        memory_retention: {separation_windows: [...], accuracy: [...], roc_auc: [...], recordings: [...],
+                           threshold: float} | null
+            On a memory task: accuracy (at the run's window threshold, else 0.5) and ROC-AUC of the
+            scored windows against how many windows separate the cue from the score; ``recordings``:
+            how many at each separation.
         mask_changes: {compiled: {changes, step_change_fraction, call_change_fraction, drop_fraction},
                        eager: {...}} | null
             ``tf_keras_builtin`` only, measured on a probe copy of the stock layer: ``changes`` is
@@ -104,7 +107,9 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
     played = play(model, streamer, plan.mask_keys)
     report["state_scale"] = state_scale(model, played, plan.window_seconds)
     report["gradient_flow"] = gradient_flow(model, played)
-    report["memory_retention"] = memory_retention(played.windows, cue_windows(streamer), plan.stream.window)
+    report["memory_retention"] = memory_retention(
+        played.windows, cue_windows(streamer), plan.stream.window, run_threshold(run_dir, split)
+    )
     report["mask_changes"] = mask_changes(model)
     _write_outputs(out, report)
     return out
@@ -227,27 +232,45 @@ def cue_windows(streamer: LaneStreamer) -> dict[str, int]:
     }
 
 
-def memory_retention(windows: list[tuple[str, int, float, int]], cues: dict[str, int], window: int) -> dict | None:
-    """Accuracy of the scored windows against how many windows separate them from their recording's cue.
+def memory_retention(
+    windows: list[tuple[str, int, float, int]], cues: dict[str, int], window: int, threshold: float = 0.5
+) -> dict | None:
+    """Accuracy and ROC-AUC of the scored windows against how many windows separate them from their
+    recording's cue.
 
     Args:
         windows: ``(recording id, start sample, probability, label)`` of every window played; those
             with a negative label (not scored) or of a recording without a cue are left out.
         cues: recording id -> the cue's window index (:func:`cue_windows`); empty: not a memory task (None).
         window: window length, samples.
+        threshold: probability at and above which a window is called 1 (the run's own window threshold).
+
+    Returns:
+        ``{separation_windows, accuracy, roc_auc, recordings, threshold}``; ``roc_auc`` is None at a
+        separation whose windows hold one class only. The ROC-AUC does not depend on the threshold, so it
+        tells memory lost from a shifted calibration.
     """
     if not cues:
         return None
-    correct: dict[int, list[bool]] = {}
+    by_separation: dict[int, list[tuple[float, int]]] = {}
     for rid, start, probability, label in windows:
         if label >= 0 and rid in cues:
-            correct.setdefault(start // window - cues[rid], []).append((probability >= 0.5) == (label == 1))
-    separations = sorted(correct)
+            by_separation.setdefault(start // window - cues[rid], []).append((probability, label))
+    separations = sorted(by_separation)
+    scored = [np.array(by_separation[s]) for s in separations]
     return {
         "separation_windows": separations,
-        "accuracy": [float(np.mean(correct[s])) for s in separations],
-        "recordings": [len(correct[s]) for s in separations],
+        "accuracy": [float(np.mean((p[:, 0] >= threshold) == (p[:, 1] == 1))) for p in scored],
+        "roc_auc": [float(roc_auc_score(p[:, 1], p[:, 0])) if len(set(p[:, 1])) == 2 else None for p in scored],
+        "recordings": [len(p) for p in scored],
+        "threshold": threshold,
     }
+
+
+def run_threshold(run_dir: Path, split: str) -> float:
+    """The window threshold the run's evaluation of ``split`` chose (on validation), else 0.5."""
+    path = run_dir / "evaluation" / split / "metrics.json"
+    return float(json.loads(path.read_text())["threshold"]["window"]) if path.exists() else 0.5
 
 
 def mask_changes(model: StreamModel) -> dict | None:
@@ -323,12 +346,14 @@ def _write_outputs(out: Path, report: dict) -> None:
         _write_layer_curves(out, "gradient_flow", flow["layers"], "lag_steps", ["dL_dh", "dL_dc"], text, log_y=True)
     retention = report.get("memory_retention")
     if retention:
-        rows = list(zip(retention["separation_windows"], retention["accuracy"], retention["recordings"]))
-        atomic_write_text(
-            out / "memory_retention.csv", _csv_text(["separation_windows", "accuracy", "recordings"], rows)
-        )
-        figure, axes = _figure("memory retention (delayed recall)")
-        axes.plot(retention["separation_windows"], retention["accuracy"], "o-")
+        columns = ["separation_windows", "accuracy", "roc_auc", "recordings"]
+        rows = list(zip(*(retention[c] for c in columns)))
+        atomic_write_text(out / "memory_retention.csv", _csv_text(columns, rows))
+        figure, axes = _figure("memory retention")
+        axes.plot(retention["separation_windows"], retention["accuracy"], "o-", label="accuracy")
+        auc = [np.nan if v is None else v for v in retention["roc_auc"]]
+        axes.plot(retention["separation_windows"], auc, "s--", label="ROC-AUC")
+        axes.legend(fontsize="small")
         axes.axhline(0.5, color="grey", lw=0.5)
         axes.set_xlabel("windows between evidence and score")
         axes.set_ylabel("accuracy")

@@ -53,7 +53,13 @@ def _diagnostics(seed):
             "loss": "window cross-entropy",
             "layers": {"rnn_0": {"lag_steps": [0, 1, 2], "dL_dh": [1.0, 0.5 + seed, 0.25], "dL_dh_ratio": 0.25}},
         },
-        "memory_retention": {"separation_windows": [1, 3], "accuracy": [0.9, 0.5 + 0.25 * seed], "recordings": [4, 4]},
+        "memory_retention": {
+            "separation_windows": [1, 3],
+            "accuracy": [0.9, 0.5 + 0.25 * seed],
+            "roc_auc": [1.0, None],
+            "recordings": [4, 4],
+            "threshold": 0.5,
+        },
         "mask_changes": None,
     }
 
@@ -137,7 +143,8 @@ def test_diagnostics_are_aggregated_over_seeds(comparison):
     text = report.read_text()
     assert "gradient_flow.layers.rnn_0.dL_dh_ratio" in text
     spread = np.std([0.5, 0.75], ddof=1)
-    assert f"| none | 0.900 ± 0.000 | 0.625 ± {spread:.3f} |" in text  # retention at separations 1 and 3
+    # retention at separations 1 and 3 (ROC-AUC / accuracy); no ROC-AUC at 3
+    assert f"| none | 1.000 ± 0.000 / 0.900 ± 0.000 | – / 0.625 ± {spread:.3f} |" in text
     assert (report.parent / "diagnostics.png").stat().st_size > 0
 
 

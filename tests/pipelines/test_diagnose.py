@@ -46,7 +46,16 @@ def test_memory_retention_by_hand():
         ("d", 300, 0.3, 0),  # no cue: left out
     ]
     result = memory_retention(windows, {"a": 0, "b": 1, "c": 1}, window=100)
-    assert result == {"separation_windows": [2, 3], "accuracy": [0.5, 1.0], "recordings": [1 + 1, 1]}
+    assert result == {
+        "separation_windows": [2, 3],
+        "accuracy": [0.5, 1.0],
+        "roc_auc": [1.0, None],  # separation 2: the positive (0.4) ranks above the negative (0.3); 3: one class
+        "recordings": [1 + 1, 1],
+        "threshold": 0.5,
+    }
+    # at the run's own threshold 0.35 both windows at separation 2 are right; the ROC-AUC does not move
+    shifted = memory_retention(windows, {"a": 0, "b": 1, "c": 1}, window=100, threshold=0.35)
+    assert shifted["accuracy"] == [1.0, 1.0] and shifted["roc_auc"] == [1.0, None]
     assert memory_retention(windows, {}, window=100) is None
 
 
