@@ -36,6 +36,7 @@ from eegseq.pipelines.compare_stats import (
     paired_differences,
     paired_point,
     percentile_interval,
+    tie_finding,
 )
 from eegseq.pipelines.config import JobConfig
 from eegseq.pipelines.errors import Refused
@@ -221,7 +222,10 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
     def points(cell: Cell, metric: str) -> np.ndarray:
         return np.array([_nan(by_job[job.name].headline[metric]) for job in cell.jobs])
 
-    findings, cell_records = [], []
+    findings = [
+        text for metric in metrics if (text := tie_finding(metric, [run.headline[metric] for run in runs])) is not None
+    ]
+    cell_records = []
     for cell in cells:
         cell_runs = [by_job[job.name] for job in cell.jobs]
         diverged = [run for run in cell_runs if run.status["status"] == DIVERGED]

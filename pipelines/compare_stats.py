@@ -112,3 +112,16 @@ def finding(metric: str, label: str, baseline: str, difference: dict) -> str:
     better = higher == HEADLINE.get(metric, True)
     direction, verdict = ("higher" if higher else "lower"), ("better" if better else "worse")
     return f"{label} vs {baseline}, {metric}: {direction} ({span}), {verdict}."
+
+
+def tie_finding(metric: str, values: list[float | None]) -> str | None:
+    """A sentence when every finished run scores the same on ``metric`` (e.g. all at the ceiling of
+    1.0): then no paired difference can be non-zero, and "no difference shown" says nothing about the
+    variants. None otherwise (or with fewer than two defined values)."""
+    defined = [v for v in values if v is not None and np.isfinite(v)]
+    if len(defined) < 2 or min(defined) != max(defined):
+        return None
+    return (
+        f"{metric}: all {len(defined)} finished runs score {defined[0]:.3g}; this comparison cannot separate "
+        "the variants on it (a harder task, or other rates, may)."
+    )

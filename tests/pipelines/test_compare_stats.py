@@ -12,6 +12,7 @@ from eegseq.pipelines.compare_stats import (
     paired_differences,
     paired_point,
     percentile_interval,
+    tie_finding,
 )
 
 
@@ -100,3 +101,12 @@ def test_fast_roc_auc_equals_scikit_learn_with_ties_and_is_undefined_for_one_cla
     assert np.isnan(roc_auc(np.zeros(4, int), np.arange(4.0)))
     # unlabelled windows (-1) count neither way: only the labelled pair (0.2 vs 0.9) is ranked
     assert roc_auc(np.array([-1, 0, 1, -1]), np.array([0.99, 0.2, 0.9, 0.0])) == 1.0
+
+
+def test_a_tie_of_every_run_is_said_not_hidden_behind_no_difference():
+    assert tie_finding("window_roc_auc", [1.0, 1.0, None, 1.0]) == (
+        "window_roc_auc: all 3 finished runs score 1; this comparison cannot separate the variants on it "
+        "(a harder task, or other rates, may)."
+    )
+    assert tie_finding("window_roc_auc", [1.0, 0.99, 1.0]) is None
+    assert tie_finding("window_roc_auc", [1.0, None]) is None  # one defined value is no tie
