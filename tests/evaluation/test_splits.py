@@ -7,7 +7,7 @@ import pytest
 
 from eegseq.evaluation import EvaluationConfig, evaluate
 from eegseq.evaluation.outputs import write_outputs
-from eegseq.evaluation.splits import split_summary
+from eegseq.evaluation.splits import small_split_warnings, split_summary
 
 
 def test_split_summary_by_hand():
@@ -51,3 +51,15 @@ def test_evaluation_counts_each_split_and_warns_under_five_seizures(make_split, 
     # Swapped, the validation split that chose the threshold is the small one.
     swapped = evaluate(five, config, validation=four, split="test").metrics["warnings"]
     assert len(swapped) == 1 and "split 'val' holds 4 seizures" in swapped[0]
+
+
+def test_no_seizure_warning_for_a_task_without_reference_events():
+    """Windows labelled from recordings (a memory task): no split holds a seizure, and none is expected;
+    one split with a seizure makes the others' zero count worth a warning again."""
+    empty = {"subjects": 2, "recordings": 4, "hours": 1.0, "seizures": 0}
+    assert small_split_warnings({"train": empty, "val": empty, "test": empty}, ["test", "val"]) == []
+    warned = small_split_warnings({"train": {**empty, "seizures": 7}, "val": empty, "test": empty}, ["test"])
+    assert warned == [
+        "split 'test' holds 0 seizures (fewer than 5): one seizure found or missed moves its event metrics "
+        "by 20 % or more; do not read much into them"
+    ]
