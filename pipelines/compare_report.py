@@ -41,7 +41,7 @@ from eegseq.pipelines.compare_stats import (
 from eegseq.pipelines.config import JobConfig
 from eegseq.pipelines.errors import Refused
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: "metrics" (the headline metrics reported)
 REPORT_DIR = "comparison"
 DIAGNOSTICS_FILE = Path("diagnostics") / "diagnostics.json"
 # x axes of the diagnostics' curves (a sibling list under the same key), and lists that are not curves
