@@ -63,9 +63,10 @@ def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) 
     lines = [
         "# Recurrent-dropout comparison",
         "",
-        f"{len(cells)} variants x rates, seeds {comparison['seeds']}, "
+        f"{len(cells)} (variant, rate) cells including the baselines, seeds {comparison['seeds']}, "
         f"{sum(len(c['runs']) for c in cells)} training runs; test split: "
-        f"{len(comparison['test_recordings'])} recordings. Every run trains {shared.train.epochs} epochs "
+        f"{len(comparison['test_recordings'])} recordings. Every run trains {shared.train.epochs} "
+        f"epoch{'s' * (shared.train.epochs != 1)} "
         f"(no early stopping; the best validation epoch is kept) on the same data, windows "
         f"({shared.stream.window_seconds:g} s) and learning-rate schedule; "
         "runs of one seed share their initial weights.",

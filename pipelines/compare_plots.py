@@ -82,6 +82,14 @@ def plot_differences(cells: list[dict], metrics, path: Path) -> Path:
     return _save(figure, path)
 
 
+# x axes of the diagnostics' curves, by the diagnostic the curve belongs to (docs/compare.md#diagnosticsjson)
+X_LABELS = {
+    "gradient_flow": "lag k (RNN steps)",
+    "state_scale": "time in recording (s)",
+    "memory_retention": "windows between cue and score",
+}
+
+
 def plot_curves(cells: list[dict], key: str, path: Path) -> Path:
     """Curves of ``cell[key]`` (learning curves, or diagnostics' ``curves``): mean over seeds, +- std shaded."""
     curves_of = [cell[key]["curves"] if key == "diagnostics" else cell[key] for cell in cells]
@@ -94,13 +102,13 @@ def plot_curves(cells: list[dict], key: str, path: Path) -> Path:
             mean = np.array([np.nan if v is None else v for v in curves[name]["mean"]], dtype=float)
             std = np.array([np.nan if v is None else v for v in curves[name]["std"]], dtype=float)
             x = np.asarray(curves[name]["x"], dtype=float)
-            (line,) = axis.plot(x, mean, label=cell["label"], linewidth=1)
+            (line,) = axis.plot(x, mean, ".-", label=cell["label"], linewidth=1, markersize=3)  # 1 point shows too
             axis.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15, linewidth=0)
             positive = mean[np.isfinite(mean)]
             if positive.size and positive.min() > 0 and positive.max() > 1e3 * positive.min():
                 axis.set_yscale("log")  # gradient norms over lags span decades
         axis.set_title(name, fontsize=9)
-        axis.set_xlabel("epoch" if key == "learning_curves" else name.split(".")[0], fontsize=8)
+        axis.set_xlabel("epoch" if key == "learning_curves" else X_LABELS.get(name.split(".")[0], "x"), fontsize=8)
     if names:
         axes[0].legend(fontsize=6)
     return _save(figure, path)

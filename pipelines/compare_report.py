@@ -36,6 +36,7 @@ from eegseq.pipelines.compare_stats import (
     paired_differences,
     paired_point,
     percentile_interval,
+    sample_size_finding,
     tie_finding,
 )
 from eegseq.pipelines.config import JobConfig
@@ -222,9 +223,9 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
     def points(cell: Cell, metric: str) -> np.ndarray:
         return np.array([_nan(by_job[job.name].headline[metric]) for job in cell.jobs])
 
-    findings = [
-        text for metric in metrics if (text := tie_finding(metric, [run.headline[metric] for run in runs])) is not None
-    ]
+    caveats = [sample_size_finding(len(recordings), len(seeds))]
+    caveats += [tie_finding(metric, [run.headline[metric] for run in runs]) for metric in metrics]
+    findings = [text for text in caveats if text is not None]
     cell_records = []
     for cell in cells:
         cell_runs = [by_job[job.name] for job in cell.jobs]

@@ -125,3 +125,17 @@ def tie_finding(metric: str, values: list[float | None]) -> str | None:
         f"{metric}: all {len(defined)} finished runs score {defined[0]:.3g}; this comparison cannot separate "
         "the variants on it (a harder task, or other rates, may)."
     )
+
+
+# Fewer resampling units than this make percentile intervals unreliable (too narrow, too few distinct resamples).
+MIN_RECORDINGS, MIN_SEEDS = 10, 3
+
+
+def sample_size_finding(n_recordings: int, n_seeds: int) -> str | None:
+    """A caveat when the bootstrap has too few test recordings or seeds to resample; None otherwise."""
+    if n_recordings >= MIN_RECORDINGS and n_seeds >= MIN_SEEDS:
+        return None
+    return (
+        f"Only {n_recordings} test recordings and {n_seeds} seeds (fewer than {MIN_RECORDINGS} or {MIN_SEEDS}): "
+        "intervals from so few resampling units are unreliable; read every difference below as a first look."
+    )

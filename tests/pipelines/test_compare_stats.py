@@ -12,6 +12,7 @@ from eegseq.pipelines.compare_stats import (
     paired_differences,
     paired_point,
     percentile_interval,
+    sample_size_finding,
     tie_finding,
 )
 
@@ -110,3 +111,9 @@ def test_a_tie_of_every_run_is_said_not_hidden_behind_no_difference():
     )
     assert tie_finding("window_roc_auc", [1.0, 0.99, 1.0]) is None
     assert tie_finding("window_roc_auc", [1.0, None]) is None  # one defined value is no tie
+
+
+def test_too_few_recordings_or_seeds_are_said():
+    assert sample_size_finding(32, 3) is None
+    assert sample_size_finding(2, 2).startswith("Only 2 test recordings and 2 seeds (fewer than 10 or 3)")
+    assert sample_size_finding(9, 5) is not None and sample_size_finding(40, 2) is not None
