@@ -111,6 +111,9 @@ def render_report(comparison: dict, shared: JobConfig, images: dict[str, Path]) 
             )
     lines += [*_table(["variant", "baseline", *metrics], rows), "", "## Findings", ""]
     lines += [f"- {text}" for text in comparison["findings"]] or ["- (none)"]
+    if comparison["evaluation_warnings"]:
+        lines += ["", "The runs' test evaluations warned (each run's `evaluation/test/metrics.json`):", ""]
+        lines += [f"- {text}" for text in comparison["evaluation_warnings"]]
     lines += ["", "## Stability", ""]
     diverged_rows = [
         [c["label"], run["job"], str(run["diverged_at_step"])]

@@ -42,7 +42,7 @@ from eegseq.pipelines.compare_stats import (
 from eegseq.pipelines.config import JobConfig
 from eegseq.pipelines.errors import Refused
 
-SCHEMA_VERSION = "1.1"  # 1.1: "metrics" (the headline metrics reported)
+SCHEMA_VERSION = "1.1"  # 1.1: "metrics" (the headline metrics reported), "evaluation_warnings"
 REPORT_DIR = "comparison"
 DIAGNOSTICS_FILE = Path("diagnostics") / "diagnostics.json"
 # x axes of the diagnostics' curves (a sibling list under the same key), and lists that are not curves
@@ -78,6 +78,7 @@ class RunData:
     status: dict
     history: list[dict]
     headline: dict[str, float | None]
+    warnings: list[str]  # the test evaluation's (metrics.json), e.g. too few seizures in a split
     diagnostics: dict | None
     resampled: dict[str, np.ndarray] | None  # metric -> (resamples,) on the drawn recordings
 
@@ -116,9 +117,10 @@ def load_runs(run_dir: Path, jobs: list[CompareJob], draws_for) -> tuple[list[Ru
     for job in jobs:
         folder = job_dir(run_dir, job)
         status = read_status(folder)
-        headline, resampled = dict.fromkeys(HEADLINE), None
+        headline, resampled, warnings = dict.fromkeys(HEADLINE), None, []
         if status["status"] == FINISHED:
             scores = RunScores.load(folder / "evaluation" / "test")
+            warnings = json.loads((folder / "evaluation" / "test" / "metrics.json").read_text())["warnings"]
             if recordings is None:
                 recordings, draws = scores.recordings, draws_for(len(scores.recordings))
             elif scores.recordings != recordings:
@@ -128,7 +130,7 @@ def load_runs(run_dir: Path, jobs: list[CompareJob], draws_for) -> tuple[list[Ru
             resampled = {name: np.array([d[name] for d in per_draw]) for name in HEADLINE}
         diagnostics_path = folder / DIAGNOSTICS_FILE
         diagnostics = json.loads(diagnostics_path.read_text()) if diagnostics_path.exists() else None
-        runs.append(RunData(job, status, _history(folder), headline, diagnostics, resampled))
+        runs.append(RunData(job, status, _history(folder), headline, warnings, diagnostics, resampled))
     return runs, recordings or [], draws
 
 
@@ -282,6 +284,7 @@ def merge_report(run_dir: Path, shared: JobConfig) -> Path:
         },
         "cells": cell_records,
         "findings": findings,
+        "evaluation_warnings": sorted({warning for run in runs for warning in run.warnings}),
         "timing": {
             run.job.name: {"seconds": run.status["seconds"], "cpu_seconds": run.status["cpu_seconds"]} for run in runs
         },

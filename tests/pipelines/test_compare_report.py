@@ -107,6 +107,9 @@ def test_diverged_run_is_reported_with_its_step_not_dropped(comparison):
     assert "gal p=0.25: 1 of 2 seeds diverged (at steps 17)." in result["findings"]
     text = report.read_text()
     assert "| gal p=0.25 | gal-p0.25-s1 | 17 |" in text and "1/2" in text
+    # the fixture's test split holds 3 seizures: each finished run's evaluation warned, the report says it once
+    (warning,) = result["evaluation_warnings"]
+    assert warning.startswith("split 'test' holds 3 seizures") and text.count(warning) == 1
 
 
 def test_paired_difference_and_spread_against_an_independent_auc(comparison):
