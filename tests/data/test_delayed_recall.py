@@ -38,12 +38,14 @@ def test_cue_encodes_the_label_before_the_scored_window():
     assert len(separations) >= 3  # 6 windows: the cue lands 1..5 windows before the score
 
 
-def test_new_field_leaves_existing_datasets_identity_alone():
-    """Hashes computed before score_seconds existed (an unset field is left out of the identity)."""
+def test_new_fields_leave_seizure_datasets_identity_alone_and_the_new_cue_layout_changes_memory_ones():
+    """Hashes computed before score_seconds and cue_uv existed (an unset field is left out of the identity).
+    The memory variants' cue moved to half of the channels, so their stores made before must not be
+    reused: their identity differs from the one computed before."""
     assert source_sha256(SyntheticSpec(), 0) == "92eafeee708614c39e45baf0b938b3902bd1d03bf061088724b620b0112f3c77"
     assert (
         source_sha256(SyntheticSpec(variant="long_memory", seed=3), 5)
-        == "8de8da85fbf8efa52fcf1ade1a2afdc49721b0882f7562dc7648575332d9583f"
+        != "8de8da85fbf8efa52fcf1ade1a2afdc49721b0882f7562dc7648575332d9583f"
     )
 
 
