@@ -25,9 +25,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-from rnn_speed import CELLS, RATE, round_robin  # this script's folder is first on sys.path
+from rnn_speed import CELLS, RATE  # this script's folder is first on sys.path
 
 from eegseq.rnn import PRESETS, DropoutSpec, StreamRNN, sample_masks
+from eegseq.rnn.engine import median_seconds
 
 tf.get_logger().setLevel("ERROR")  # one tf.function per variant is intended
 
@@ -80,7 +81,7 @@ def main() -> None:
     for preset in args.presets:
         for given in (False, True):
             runs[f"{preset}/{'given' if given else 'drawn'}"] = make_step(args.cell, preset, given, x, y, args.units)
-    medians = round_robin(runs, args.repeats)
+    medians = median_seconds(runs, args.repeats, warmups=2)
     base = medians["none"]
     print(
         f"{args.cell.upper()}: batch {args.batch}, {args.steps} steps, {args.features} features, {args.units} units, "

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -42,6 +40,7 @@ import yaml
 from eegseq.models import ModelConfig, StreamModel
 from eegseq.models.frontend import frontend_layers
 from eegseq.rnn import PRESETS, DropoutGRUCell, DropoutLSTMCell, DropoutSpec, StreamRNN
+from eegseq.rnn.engine import median_seconds
 
 tf.get_logger().setLevel("ERROR")  # one tf.function per model is intended, not a retracing bug
 
@@ -80,20 +79,6 @@ def make_step(model: keras.Model, x: tf.Tensor, y: tf.Tensor):
     return lambda: step().numpy()
 
 
-def round_robin(runs: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each callable, timed in turn ``repeats`` times after two warm-up calls."""
-    for run in runs.values():
-        run()
-        run()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def train_speed(args) -> None:
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((args.batch, args.steps, args.features), dtype=np.float32))
@@ -109,7 +94,7 @@ def train_speed(args) -> None:
         recompute = [f"{p}+recompute" for p in args.presets] if args.recompute else []
         variants = ["stock_rd", "stock", *args.presets, *engines, *recompute]
         steps = {v: make_step(build_model(cell_name, v, args.steps, args.features, args.units), x, y) for v in variants}
-        medians = round_robin(steps, args.repeats)
+        medians = median_seconds(steps, args.repeats, warmups=2)
         print(
             f"\n{cell_name.upper()}\n| variant | median step (ms) | ratio to stock recurrent_dropout |\n|---|---:|---:|"
         )
@@ -198,7 +183,7 @@ def infer_speed(args) -> None:
         padded = np.concatenate([np.zeros((lanes, context, model_config.channels), np.float32), signal], axis=1)
         windows = [tf.constant(padded[:, s : s + context + window]) for s in range(0, samples - window + 1, window)]
         logits: dict[str, np.ndarray] = {}
-        medians = round_robin(recording_passes(models, stock, windows, lanes, logits), args.repeats)
+        medians = median_seconds(recording_passes(models, stock, windows, lanes, logits), args.repeats, warmups=2)
         for name in models:
             difference = np.abs(logits[name] - logits["stock"]).max()
             if difference > 1e-3:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -74,13 +75,21 @@ def _fused_is_faster(input_dim: int, units: int, batch: int, steps: int, trainin
 
             return lambda: tf.nest.map_structure(lambda t: t.numpy(), step())
 
-        candidates = {"fused": timed(run_fused), "loop": timed(run_loop)}
-        for run in candidates.values():
-            run()  # trace and compile
-        times: dict[str, list[float]] = {name: [] for name in candidates}
-        for _ in range(CALIBRATION_ROUNDS):
-            for name, run in candidates.items():
-                start = time.perf_counter()
-                run()
-                times[name].append(time.perf_counter() - start)
-    return statistics.median(times["fused"]) <= statistics.median(times["loop"])
+        medians = median_seconds({"fused": timed(run_fused), "loop": timed(run_loop)}, CALIBRATION_ROUNDS)
+    return medians["fused"] <= medians["loop"]
+
+
+def median_seconds(runs: dict[str, Callable[[], object]], rounds: int, warmups: int = 1) -> dict[str, float]:
+    """Median wall-clock seconds of each callable over ``rounds`` rounds that call them in turn (so a
+    change of load on a shared machine hits all alike), after ``warmups`` untimed calls of each (the
+    first traces and compiles)."""
+    for run in runs.values():
+        for _ in range(warmups):
+            run()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
