@@ -99,14 +99,13 @@ class DropoutCellBase(keras.layers.Layer):
         mask = masks.get("recurrent")
         return mask is not None and not self.spec.tied and tf.convert_to_tensor(mask).shape.rank >= 3
 
-    def prepare_loop(self, projected: tf.Tensor, masks: dict) -> tuple[tf.Tensor, dict, tuple]:
-        """Arrange a window's projected inputs, masks and weights for the loop, once per window.
+    def prepare_loop(self, masks: dict) -> tuple[dict, tuple]:
+        """Arrange a window's masks and weights for the loop, once per window.
 
-        ``U ⊙ M`` under weight drop. Under an untied Gal mask the gate blocks move to a leading
-        axis (projected ``(..., batch, G*u)`` -> ``(..., G, batch, u)``, mask ``(..., batch, G, u)`` ->
-        ``(..., G, batch, u)``, kernel -> ``(G, u, u)``) so each step does one batched matmul and
-        no transpose. Returns ``(projected, loop masks, weights)`` where weights is
-        ``(kernel,)`` or ``(kernel, recurrent_bias)``.
+        ``U ⊙ M`` under weight drop. Under an untied Gal mask the recurrent product works per gate
+        block: the mask moves to gate-major layout (``(..., batch, G, u)`` -> ``(..., G, batch, u)``) and
+        the kernel to ``(G, u, u)`` (see :meth:`recurrent_term`). Returns ``(loop masks, weights)``
+        where weights is ``(kernel,)`` or ``(kernel, recurrent_bias)``.
         """
         kernel = tf.convert_to_tensor(self.recurrent_kernel)
         if "weight" in masks:
@@ -116,14 +115,12 @@ class DropoutCellBase(keras.layers.Layer):
         if self.gate_major(masks):
             u, gates = self.units, self.gates
             kernel = tf.transpose(tf.reshape(kernel, (u, gates, u)), (1, 0, 2))
-            projected = _gates_to_front(tf.reshape(projected, tf.concat([tf.shape(projected)[:-1], [gates, u]], 0)))
             loop_masks["recurrent"] = _gates_to_front(tf.convert_to_tensor(loop_masks["recurrent"]))
-            bias = None if bias is None else tf.reshape(bias, (gates, 1, u))
-        return projected, loop_masks, (kernel,) if bias is None else (kernel, bias)
+        return loop_masks, (kernel,) if bias is None else (kernel, bias)
 
     def split_gates(self, z: tf.Tensor) -> list[tf.Tensor]:
-        """The gate blocks of ``z``: ``(batch, G*u)`` or gate-major ``(G, batch, u)`` -> G tensors ``(batch, u)``."""
-        return tf.unstack(z, self.gates) if z.shape.rank == 3 else tf.split(z, self.gates, axis=-1)
+        """The gate blocks of ``z``: ``(batch, G*u)`` -> G tensors ``(batch, u)``."""
+        return tf.split(z, self.gates, axis=-1)
 
     # ---- masks ---------------------------------------------------------------------------------
     @property
@@ -143,17 +140,21 @@ class DropoutCellBase(keras.layers.Layer):
 
     # ---- the recurrence ------------------------------------------------------------------------
     def recurrent_term(self, h: tf.Tensor, recurrent_mask, weights: tuple) -> tf.Tensor:
-        """``a = (h ⊙ m) U (+ b_h)``: the only place a step touches the recurrent weights.
+        """``a = (h ⊙ m) U (+ b_h)``, ``(batch, G*u)``: the only place a step touches the recurrent weights.
 
-        Gal's mask ``m`` is None, a scalar (inference), ``(batch, units)`` (tied) with ``weights[0]``
-        ``(units, G*u)`` -> ``(batch, G*u)``; or gate-major ``(G, batch, units)`` (untied, one mask per
-        gate block) with ``weights[0]`` ``(G, units, units)`` from :meth:`prepare_loop` ->
-        ``(G, batch, units)``. ``weights[1]``, when present, is the GRU's recurrent bias ``b_h``.
+        Gal's mask ``m`` is None, a scalar (inference) or ``(batch, units)`` (tied) with ``weights[0]``
+        ``(units, G*u)``; or gate-major ``(G, batch, units)`` (untied, one mask per gate block) with
+        ``weights[0]`` ``(G, units, units)`` from :meth:`prepare_loop`: one batched product, whose
+        ``(G, batch, units)`` result goes back to ``(batch, G*u)`` (a step-sized transpose, where a
+        gate-major term would make the window-sized weight gradient transpose instead).
+        ``weights[1]``, when present, is the GRU's recurrent bias ``b_h`` ``(G*u,)``.
         """
         kernel = weights[0]
         if recurrent_mask is not None:
             h = h * recurrent_mask if kernel.shape.rank == 2 else h[None] * recurrent_mask
         term = tf.matmul(h, kernel)
+        if kernel.shape.rank == 3:
+            term = tf.reshape(tf.transpose(term, (1, 0, 2)), (-1, self.gates * self.units))
         return term if len(weights) == 1 else term + weights[1]
 
     def recurrent_weight_gradients(self, h_prev_seq, recurrent_mask, d_term_seq, weights: tuple) -> tuple:
@@ -164,29 +165,30 @@ class DropoutCellBase(keras.layers.Layer):
         Args:
             h_prev_seq: ``(steps, batch, units)``, the ``h_{t-1}`` of every step.
             recurrent_mask: as in :meth:`recurrent_term`, or per step with a leading ``steps`` axis.
-            d_term_seq: ``(steps, ...)``, the gradient with respect to every step's term.
+            d_term_seq: ``(steps, batch, G*u)``, the gradient with respect to every step's term.
             weights: the loop weights, whose shapes the gradients take.
         """
-        gate_major = weights[0].shape.rank == 3
-        if gate_major:
-            h_prev_seq = h_prev_seq[:, None]  # (steps, 1, batch, units): broadcast over gate blocks
-        if recurrent_mask is not None:
-            h_prev_seq = h_prev_seq * recurrent_mask
-        if gate_major:
-            d_kernel = tf.einsum("tgbi,tgbj->gij", h_prev_seq, d_term_seq)
-            d_bias_axes = (0, 2)
-        else:
-            d_kernel = tf.einsum("tbi,tbj->ij", h_prev_seq, d_term_seq)
-            d_bias_axes = (0, 1)
+        if weights[0].shape.rank == 2:
+            masked = h_prev_seq if recurrent_mask is None else h_prev_seq * recurrent_mask
+            d_kernel = tf.einsum("tbi,tbj->ij", masked, d_term_seq)
+        elif recurrent_mask.shape.rank == 3:
+            # A mask constant over the window (G, batch, units): sum each lane's outer products over
+            # time first, (batch, u, G*u), then mask and sum over lanes; no (steps, G, batch, u) copy.
+            lanes = tf.einsum("tbi,tbj->bij", h_prev_seq, d_term_seq)
+            lanes = tf.reshape(lanes, (-1, self.units, self.gates, self.units))
+            d_kernel = tf.einsum("gbi,bigj->gij", recurrent_mask, lanes)
+        else:  # a mask per step (steps, G, batch, units)
+            d_gates = tf.reshape(d_term_seq, tf.concat([tf.shape(d_term_seq)[:2], [self.gates, self.units]], 0))
+            d_kernel = tf.einsum("tgbi,tbgj->gij", h_prev_seq[:, None] * recurrent_mask, d_gates)
         if len(weights) == 1:
             return (d_kernel,)
-        return d_kernel, tf.reshape(tf.reduce_sum(d_term_seq, d_bias_axes), tf.shape(weights[1]))
+        return d_kernel, tf.reduce_sum(d_term_seq, (0, 1))
 
     def step(self, projected_inputs: tf.Tensor, states: tuple, masks: dict, weights: tuple) -> tuple:
         """One timestep of the contract's equations: ``states_{t-1}`` -> ``states_t``.
 
         Args:
-            projected_inputs: ``x_t W + b_x``, ``(batch, G*u)`` (gate-major ``(G, batch, u)``).
+            projected_inputs: ``x_t W + b_x``, ``(batch, G*u)``.
             states: the cell's Keras states (``(h, c)`` LSTM, ``(h,)`` GRU), each ``(batch, units)``;
                 the output ``h_t`` is ``states_t[0]``.
             masks: this step's masks by name (absent = no mask); per-lane ``(batch, ...)`` or scalars.
@@ -209,9 +211,8 @@ class DropoutCellBase(keras.layers.Layer):
         """Keras' per-step cell API (used by ``tf_keras.layers.RNN``): step-scope masks only."""
         states = tuple(states) if isinstance(states, (list, tuple)) else (states,)
         masks = self._masks_for_plain_rnn(inputs, training)
-        projected = self.project_inputs(inputs, masks.get("input"))
-        projected, loop_masks, weights = self.prepare_loop(projected, masks)
-        new_states = self.step(projected, states, loop_masks, weights)
+        loop_masks, weights = self.prepare_loop(masks)
+        new_states = self.step(self.project_inputs(inputs, masks.get("input")), states, loop_masks, weights)
         return new_states[0], list(new_states)
 
     def _masks_for_plain_rnn(self, inputs, training) -> dict:

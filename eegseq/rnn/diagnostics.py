@@ -85,9 +85,8 @@ def stream_rnn_step(layer, inputs, reset, lane_keys, state, training: bool):
 
     def step(t, x_t, states):
         masks_t = {n: m[:, t] if n in per_step and not isinstance(m, float) else m for n, m in masks.items()}
-        projected = cell.project_inputs(x_t, masks_t.get("input"))
-        projected, loop_masks, weights = cell.prepare_loop(projected, masks_t)
-        return tuple(cell.step(projected, tuple(states), loop_masks, weights))
+        loop_masks, weights = cell.prepare_loop(masks_t)
+        return tuple(cell.step(cell.project_inputs(x_t, masks_t.get("input")), tuple(states), loop_masks, weights))
 
     return step, cell_states
 

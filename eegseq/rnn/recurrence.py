@@ -50,8 +50,8 @@ class WindowRecurrence:
             ``tf.while_loop`` differentiated by TensorFlow.
         memory: ``"save"`` or ``"recompute"`` (see the module docstring; XLA engine only).
 
-    Call args (all time-major, prepared by the cell's ``prepare_loop``):
-        projected: ``(steps, ...)`` projected inputs.
+    Call args (all time-major; masks and weights prepared by the cell's ``prepare_loop``):
+        projected: ``(steps, batch, G*u)`` projected inputs.
         states: tuple of ``(batch, units)`` initial cell states.
         constant_masks: ``{name: mask}`` masks constant over the window (tensors or Python floats).
         step_masks: ``{name: (steps, ...)}`` masks drawn per step.

@@ -242,7 +242,7 @@ class StreamRNN(keras.layers.Layer):
         input_mask = masks.get("input")
         if input_mask is not None and not isinstance(input_mask, float):
             input_mask = input_mask[None]  # (1, batch, features): reused at every step
-        projected, loop_masks, weights = cell.prepare_loop(cell.project_inputs(inputs_tm, input_mask), masks)
+        loop_masks, weights = cell.prepare_loop(masks)
         if cell.has_cell_state and not loop_masks and self._fused(inputs, training):
             masked = inputs_tm if input_mask is None else inputs_tm * input_mask
             h_seq, c_seq = fused.block_lstm(masked, cell_states[0], cell_states[1], cell.kernel, weights[0], cell.bias)
@@ -250,6 +250,7 @@ class StreamRNN(keras.layers.Layer):
         step_names = {s.name for s in cell.mask_slots if s.kind == LOOP and s.lifetime(cell.spec) == "step"}
         per_step = {n: m for n, m in loop_masks.items() if n in step_names and not isinstance(m, float)}
         constant = {n: m for n, m in loop_masks.items() if n not in per_step}
+        projected = cell.project_inputs(inputs_tm, input_mask)
         return self._recurrence(projected, cell_states, constant, per_step, weights)
 
     # ---- serialisation -------------------------------------------------------------------------
