@@ -137,6 +137,9 @@ class DropoutCellBase(keras.layers.Layer):
         )
 
     has_cell_state = False
+    # True where a step uses its recurrent term only inside ``projected + term`` (LSTM), so the two
+    # have one gradient and the XLA loop's backward keeps one ``(steps, batch, G*u)`` array, not two.
+    term_gradient_is_input_gradient = False
 
     # ---- the recurrence ------------------------------------------------------------------------
     def recurrent_term(self, h: tf.Tensor, recurrent_mask, weights: tuple) -> tf.Tensor:
@@ -172,11 +175,22 @@ class DropoutCellBase(keras.layers.Layer):
             masked = h_prev_seq if recurrent_mask is None else h_prev_seq * recurrent_mask
             d_kernel = tf.einsum("tbi,tbj->ij", masked, d_term_seq)
         elif recurrent_mask.shape.rank == 3:
-            # A mask constant over the window (G, batch, units): sum each lane's outer products over
-            # time first, (batch, u, G*u), then mask and sum over lanes; no (steps, G, batch, u) copy.
-            lanes = tf.einsum("tbi,tbj->bij", h_prev_seq, d_term_seq)
-            lanes = tf.reshape(lanes, (-1, self.units, self.gates, self.units))
-            d_kernel = tf.einsum("gbi,bigj->gij", recurrent_mask, lanes)
+            # A mask constant over the window (G, batch, units): per lane, one (u, steps) x (steps, G*u)
+            # product of h and the term gradient, masked by the lane's gate masks, summed over lanes.
+            # A loop over lanes: one batched product would copy the window into lane-major layout.
+            u, gates = self.units, self.gates
+
+            def add_lane(lane, total):
+                outer = tf.matmul(
+                    tf.gather(h_prev_seq, lane, axis=1), tf.gather(d_term_seq, lane, axis=1), transpose_a=True
+                )
+                lane_mask = tf.transpose(tf.gather(recurrent_mask, lane, axis=1))  # (u, G)
+                return lane + 1, total + tf.reshape(outer, (u, gates, u)) * lane_mask[:, :, None]
+
+            _, total = tf.while_loop(
+                lambda lane, _: lane < tf.shape(h_prev_seq)[1], add_lane, (0, tf.zeros((u, gates, u), d_term_seq.dtype))
+            )
+            d_kernel = tf.transpose(total, (1, 0, 2))
         else:  # a mask per step (steps, G, batch, units)
             d_gates = tf.reshape(d_term_seq, tf.concat([tf.shape(d_term_seq)[:2], [self.gates, self.units]], 0))
             d_kernel = tf.einsum("tgbi,tbgj->gij", h_prev_seq[:, None] * recurrent_mask, d_gates)

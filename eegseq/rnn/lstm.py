@@ -40,6 +40,7 @@ class DropoutLSTMCell(DropoutCellBase):
 
     gates = 4
     has_cell_state = True
+    term_gradient_is_input_gradient = True  # z = x W + b + a: see advance
 
     def __init__(self, units: int, dropout=None, *, unit_forget_bias: bool = True, **kwargs):
         """``unit_forget_bias``: as in Keras, start the forget-gate bias at 1 (added to

@@ -104,25 +104,30 @@ class WindowRecurrence:
         )
         return final, sequences
 
-    def _reverse(self, inputs, per_step, constant_masks, weights, prev, start, stop, d_states, d_outputs, d_arrays):
+    def _reverse(self, inputs, per_step, constant_masks, weights, saved, start, stop, d_states, d_outputs, d_arrays):
         """Backward over steps ``stop - 1`` down to ``start``.
 
         Args:
-            prev: TensorArrays of each state before step ``t``, read at ``t - start``.
+            saved: ``(firsts, sequences)``: each state before step ``start``, and each state after step
+                ``t`` at row ``t - start`` of a ``(rows, batch, units)`` tensor.
             d_states: gradients with respect to the states after step ``stop - 1``.
             d_outputs: TensorArray of the outputs' gradients by step, or None.
             d_arrays: ``(d_projected, d_terms)`` TensorArrays receiving the gradients of the projected
-                inputs at ``t`` and of the recurrent terms at ``t - start``.
+                inputs at ``t`` and of the recurrent terms at ``t - start``, or ``(d_projected,)`` alone
+                where the cell's term gradient is its projected inputs' (``term_gradient_is_input_gradient``).
 
         Returns:
-            ``(d_states before step start, (d_projected, d_terms))``.
+            ``(d_states before step start, d_arrays)``.
         """
         cell = self.cell
+        firsts, sequences = saved
 
         def body(t, d_states, d_arrays):
             t = t - 1
             masks = self._step_masks(constant_masks, per_step, t)
-            step_input, step_states = inputs.read(t), [ta.read(t - start) for ta in prev]
+            row = tf.maximum(t - start - 1, 0)
+            step_input = inputs.read(t)
+            step_states = [tf.where(t > start, sequence[row], first) for first, sequence in zip(firsts, sequences)]
             if d_outputs is not None:
                 d_states = (d_states[0] + d_outputs.read(t), *d_states[1:])
             with tf.GradientTape() as tape:
@@ -136,8 +141,9 @@ class WindowRecurrence:
                 output_gradients=list(d_states),
                 unconnected_gradients=tf.UnconnectedGradients.ZERO,
             )
-            d_projected, d_terms = d_arrays
-            return t, tuple(grads[2:]), (d_projected.write(t, grads[0]), d_terms.write(t - start, grads[1]))
+            d_projected, *d_terms = d_arrays
+            written = (d_projected.write(t, grads[0]), *(ta.write(t - start, grads[1]) for ta in d_terms))
+            return t, tuple(grads[2:]), written
 
         _, d_states, d_arrays = tf.while_loop(
             lambda t, *_: t > start, body, (stop, tuple(d_states), d_arrays), maximum_iterations=stop - start
@@ -157,11 +163,9 @@ class WindowRecurrence:
         return tuple(tf.TensorArray(dtype, size=size) for _ in range(count))
 
     @staticmethod
-    def _previous_states(firsts, sequences, size):
-        """The state before each step, ``(steps, batch, units)`` per state (the first, then each
-        sequence without its last step), as tensors and as TensorArrays of ``size`` for the reverse loop."""
-        previous = [tf.concat([first[None], sequence[:-1]], 0) for first, sequence in zip(firsts, sequences)]
-        return previous, [tf.TensorArray(p.dtype, size=size).unstack(p) for p in previous]
+    def _previous_outputs(first, sequence):
+        """``h_{t-1}`` of every step, ``(rows, batch, units)``: the first, then the sequence without its last row."""
+        return tf.concat([first[None], sequence[:-1]], 0)
 
     # ---- memory="save" -------------------------------------------------------------------------
     def _forward_save(self, projected, states, constant_masks, step_masks, weights):
@@ -178,22 +182,28 @@ class WindowRecurrence:
         (of the outputs if ``return_sequences``, then of the final states)."""
         inputs, per_step, d_outputs = self._inputs(projected, step_masks, upstream)
         steps, n_states = tf.shape(projected)[0], len(states)
-        prev_seqs, prev = self._previous_states(states, saved, steps)
-        d_initial, (d_projected, d_terms) = self._reverse(
+        shared = self.cell.term_gradient_is_input_gradient  # then keep one (steps, batch, G*u) array, not two
+        d_initial, d_arrays = self._reverse(
             inputs,
             per_step,
             constant_masks,
             weights,
-            prev,
+            (states, saved),
             0,
             steps,
             upstream[-n_states:],
             d_outputs,
-            self._arrays(projected.dtype, steps, 2),
+            self._arrays(projected.dtype, steps, 1 if shared else 2),
         )
+        d_projected = d_arrays[0].stack()
         recurrent_mask = step_masks.get("recurrent", constant_masks.get("recurrent"))
-        d_weights = self.cell.recurrent_weight_gradients(prev_seqs[0], recurrent_mask, d_terms.stack(), weights)
-        return [d_projected.stack(), *d_initial, *d_weights]
+        d_weights = self.cell.recurrent_weight_gradients(
+            self._previous_outputs(states[0], saved[0]),
+            recurrent_mask,
+            d_projected if shared else d_arrays[1].stack(),
+            weights,
+        )
+        return [d_projected, *d_initial, *d_weights]
 
     # ---- memory="recompute" --------------------------------------------------------------------
     def _forward_recompute(self, projected, states, constant_masks, step_masks, weights):
@@ -236,14 +246,13 @@ class WindowRecurrence:
             first = tuple(f[s] for f in saved)
             sequence = self._arrays(projected.dtype, length, n_states)
             _, sequence = self._run(inputs, per_step, constant_masks, weights, first, start, stop, sequence, start)
-            # Rows past the window's end (last segment) stay zero in both factors of the weight gradient.
-            prev_seqs, prev = self._previous_states(first, [seq.stack() for seq in sequence], length)
+            sequence = [seq.stack() for seq in sequence]
             d_states, (d_projected, d_terms) = self._reverse(
                 inputs,
                 per_step,
                 constant_masks,
                 weights,
-                prev,
+                (first, sequence),
                 start,
                 stop,
                 d_states,
@@ -255,7 +264,10 @@ class WindowRecurrence:
                 if step_mask is None
                 else tf.gather(step_mask, tf.minimum(start + tf.range(length), steps - 1))
             )
-            segment_grads = self.cell.recurrent_weight_gradients(prev_seqs[0], mask, d_terms.stack(), weights)
+            # The term gradient is zero in rows past the window's end (last segment): they add nothing.
+            segment_grads = self.cell.recurrent_weight_gradients(
+                self._previous_outputs(first[0], sequence[0]), mask, d_terms.stack(), weights
+            )
             return s, d_states, d_projected, tuple(a + b for a, b in zip(d_weights, segment_grads))
 
         _, d_initial, d_projected, d_weights = tf.while_loop(
