@@ -75,10 +75,6 @@ class Shard:
     def select(self, jobs: list[CompareJob]) -> list[CompareJob]:
         return jobs[self.index :: self.count]
 
-    def split(self, processes: int) -> list[Shard]:
-        """This slice cut into ``processes`` round-robin slices (themselves shards of ``count * processes``)."""
-        return [Shard(self.index + self.count * k, self.count * processes) for k in range(processes)]
-
     @classmethod
     def parse(cls, text: str) -> Shard:
         """``"i/n"`` -> ``Shard(i, n)``."""

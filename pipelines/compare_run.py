@@ -3,7 +3,9 @@
 A job's folder is ``<run-dir>/jobs/<job name>/``, a run directory like any ``eegseq train`` makes, with
 its diagnostics (``diagnostics/``) measured on the test split.
 ``compare_job.json`` is written last (atomically) when the job is done, finished or diverged; a job
-without it is unfinished and a rerun resumes it from its last checkpoint.
+without it is unfinished and a rerun resumes it from its last checkpoint. A process runs a job only
+while it holds the job's claim (``<job folder>/.claim.lock``), so processes given the same jobs share
+them out as they go, and a job is never run twice at once.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import yaml
 
 from eegseq.files import atomic_write_json, atomic_write_text
+from eegseq.locks import LockHeld, exclusive
 from eegseq.pipelines.compare_grid import CompareJob, Shard
 from eegseq.pipelines.config import JobConfig, to_yaml
 from eegseq.pipelines.diagnose import diagnose_run
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 JOBS_DIR = "jobs"
 STATUS_FILE = "compare_job.json"
 SHARED_CONFIG = "compare.yaml"
+CLAIM_FILE = ".claim.lock"
 FINISHED, DIVERGED = "finished", "diverged"
 
 
@@ -103,23 +108,37 @@ def run_job(shared: JobConfig, job: CompareJob, run_dir: Path) -> dict:
 
 
 def run_jobs(shared: JobConfig, jobs: list[CompareJob], run_dir: Path) -> list[dict]:
-    """Run ``jobs`` one after another in this process."""
-    return [run_job(shared, job, run_dir) for job in jobs]
+    """Run ``jobs`` in this process, in order, each under its claim; returns their status records.
+
+    A job another process is running is passed over, then waited for at the end (its record is then
+    read, or, if that process died, the job is resumed here).
+    """
+    records, running_elsewhere = {}, []
+    for job in jobs:
+        with ExitStack() as claim:
+            try:
+                claim.enter_context(exclusive(job_dir(run_dir, job) / CLAIM_FILE))
+            except LockHeld as held:
+                log.info("%s: running in process %s; taking the next job", job.name, held.holder)
+                running_elsewhere.append(job)
+                continue
+            records[job.name] = run_job(shared, job, run_dir)
+    for job in running_elsewhere:
+        with exclusive(job_dir(run_dir, job) / CLAIM_FILE, wait=True):
+            records[job.name] = run_job(shared, job, run_dir)
+    return [records[job.name] for job in jobs]
 
 
 def run_processes(run_dir: Path, shard: Shard, processes: int, verbose: bool = False) -> None:
-    """Run ``shard`` in ``processes`` local processes (``eegseq compare --shard``), each a round-robin slice.
+    """Run ``shard`` in ``processes`` local processes (``eegseq compare --shard``) that share its jobs out.
 
     SIGTERM is forwarded to every process (each checkpoints its job and exits); a rerun resumes.
     """
-    parts = [f"{part.index}/{part.count}" for part in shard.split(processes)]
-    commands = [
-        [sys.executable, "-m", "eegseq.pipelines", "compare", "--config", str(run_dir / SHARED_CONFIG)]
-        + ["--run-dir", str(run_dir), "--shard", part]
-        + (["--verbose"] if verbose else [])
-        for part in parts
-    ]
-    children = [subprocess.Popen(command) for command in commands]
+    command = [sys.executable, "-m", "eegseq.pipelines", "compare", "--config", str(run_dir / SHARED_CONFIG)]
+    command += ["--run-dir", str(run_dir), "--shard", f"{shard.index}/{shard.count}"] + (
+        ["--verbose"] if verbose else []
+    )
+    children = [subprocess.Popen(command) for _ in range(processes)]
 
     def forward(signum, frame):
         for child in children:
@@ -132,9 +151,9 @@ def run_processes(run_dir: Path, shard: Shard, processes: int, verbose: bool = F
         signal.signal(signal.SIGTERM, previous)
     if any(code == 128 + signal.SIGTERM for code in codes):
         raise StoppedBySignal(f"stopped by SIGTERM; run the same command to resume the comparison in {run_dir}")
-    failed = [(part, code) for part, code in zip(parts, codes) if code != 0]
+    failed = [f"process {child.pid}: exit status {code}" for child, code in zip(children, codes) if code != 0]
     if failed:
         raise RuntimeError(
-            f"{len(failed)} of {processes} compare processes failed (shard, exit status: {failed}); "
+            f"{len(failed)} of {processes} compare processes failed ({'; '.join(failed)}); "
             "their messages are above; rerun the same command to resume"
         )

@@ -8,17 +8,16 @@ training. Only then does a new run write its record (:func:`record_run`); a resu
 
 from __future__ import annotations
 
-import fcntl
-import os
 import platform
 import subprocess
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from importlib import metadata
 from pathlib import Path
 
 from eegseq.files import atomic_write_json, atomic_write_text, remove_stale_temporaries
+from eegseq.locks import LockHeld, exclusive
 from eegseq.pipelines.config import ConfigError, JobConfig, load_config, to_yaml
 from eegseq.pipelines.errors import Refused
 
@@ -52,27 +51,19 @@ def locked(run_dir: Path, worker: int = 0) -> Iterator[None]:
     chief's files are what it rewrites.
     """
     lock_path = run_dir / f".worker-{worker}.lock"
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as error:
-        raise RunDirError(
-            f"{run_dir}: cannot write to the run directory ({error.strerror}); choose a writable --run-dir"
-        ) from None
-    try:
+    with ExitStack() as held:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
+            held.enter_context(exclusive(lock_path))
+        except LockHeld as other:
             raise RunDirError(
-                f"{run_dir} is in use by another eegseq job (process {holder}, lock {lock_path.name}); "
+                f"{run_dir} is in use by another eegseq job (process {other.holder}, lock {lock_path.name}); "
                 "wait for it to finish or choose another --run-dir"
             ) from None
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        except OSError as error:
+            raise RunDirError(
+                f"{run_dir}: cannot write to the run directory ({error.strerror}); choose a writable --run-dir"
+            ) from None
         yield
-    finally:
-        os.close(handle)  # releases the lock
 
 
 def holds_run(run_dir: Path, worker: int = 0) -> bool:

@@ -8,9 +8,11 @@ writer left behind (:func:`eegseq.files.remove_stale_temporaries`: nobody else c
 
 from __future__ import annotations
 
-import fcntl
 import os
+from contextlib import ExitStack
 from pathlib import Path
+
+from eegseq.locks import LockHeld, exclusive
 
 LOCK_FILE = ".ingest.lock"
 
@@ -34,27 +36,17 @@ class StoreLock:
     def __init__(self, store_dir: str | os.PathLike, wait: bool = False) -> None:
         self.store_dir = Path(store_dir)
         self.wait = wait
-        self._fd: int | None = None
+        self._held = ExitStack()
 
     def __enter__(self) -> StoreLock:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        path = self.store_dir / LOCK_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
+            self._held.enter_context(exclusive(self.store_dir / LOCK_FILE, self.wait))
+        except LockHeld as held:
             raise StoreLockedError(
-                f"{self.store_dir}: another ingest (pid {holder}) is writing this store; wait for it to finish "
+                f"{self.store_dir}: another ingest (pid {held.holder}) is writing this store; wait for it to finish "
                 "or stop it, then run again"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        self._fd = fd
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # releases the flock
-            self._fd = None
+        self._held.close()  # releases the flock

@@ -65,13 +65,11 @@ def test_bad_compare_settings_name_the_field(override, message):
     assert message in str(error.value)
 
 
-def test_shards_partition_the_grid_and_processes_split_a_shard():
+def test_shards_partition_the_grid():
     jobs = list(range(11))
     slices = [Shard(i, 3).select(jobs) for i in range(3)]
     assert sorted(j for s in slices for j in s) == jobs
     assert slices[1] == [1, 4, 7, 10]
-    parts = Shard(1, 3).split(2)  # 2 local processes of shard 1/3
-    assert [p.select(jobs) for p in parts] == [[1, 7], [4, 10]]
     with pytest.raises(ValueError, match="3/3"):
         Shard(3, 3)
     assert Shard.parse("2/5") == Shard(2, 5)

@@ -5,15 +5,17 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from smoke_cli import REPO, cli, cli_env, run_cli
 
+from eegseq.locks import exclusive
 from eegseq.pipelines import compare_run
 from eegseq.pipelines.compare_grid import grid
-from eegseq.pipelines.compare_run import DIVERGED, STATUS_FILE, job_dir, run_job
+from eegseq.pipelines.compare_run import CLAIM_FILE, DIVERGED, STATUS_FILE, job_dir, run_job, run_jobs
 from eegseq.pipelines.config import load_config
 from eegseq.pipelines.train import StoppedBySignal, TrainingStopped
 
@@ -81,27 +83,48 @@ def _children(pid):
 def test_sigkill_of_one_job_then_rerun_resumes_it(reference, smoke_data, tmp_path):
     run_dir = tmp_path / "killed"
     args = [*_args(run_dir, smoke_data), *ONE_SEED, "--jobs", "2"]
-    config = load_config(COMPARE_SMOKE, ["compare.seeds=1"])
-    jobs = [job.name for job in grid(config.compare, config.train.seed)]
     # The stock layer's job: its masks come from a stateful generator that the checkpoint must carry
     # (eegseq's own variants key theirs statelessly; the smoke run's SIGKILL test covers them).
-    victim = jobs.index("tf_keras_builtin-p0.25-s0")
-    folder = run_dir / "jobs" / jobs[victim]
+    folder = run_dir / "jobs" / "tf_keras_builtin-p0.25-s0"
     parent = subprocess.Popen(cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(), cwd=REPO)
     deadline = time.monotonic() + 400
     while not (folder / "checkpoints" / "worker-0" / "latest").exists():
         assert parent.poll() is None, parent.stderr.read().decode()[-3000:]
         assert time.monotonic() < deadline, "no checkpoint appeared"
         time.sleep(0.01)
-    shard = f"{victim % 2}/2"
-    pid = next(pid for pid, command in _children(parent.pid).items() if shard in command)
+    pid = int((folder / CLAIM_FILE).read_text())  # the process running the job holds its claim
+    assert pid in _children(parent.pid)
     os.kill(pid, signal.SIGKILL)
-    _, stderr = parent.communicate(timeout=600)
     assert not (folder / STATUS_FILE).exists(), "the kill came after the job ended"
-    assert parent.returncode == 1 and f"({shard!r}, -9)" in stderr.decode()  # the parent names the failed shard
+    _, stderr = parent.communicate(timeout=600)
+    assert parent.returncode == 1 and f"process {pid}: exit status -9" in stderr.decode()  # the parent names it
     rerun = run_cli(*args)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     assert _comparison(run_dir) == _comparison(reference)  # resumed bit for bit
+
+
+def test_processes_share_jobs_out_and_wait_for_one_held_elsewhere(monkeypatch, tmp_path):
+    config = load_config(COMPARE_SMOKE, ["compare.seeds=1"])
+    jobs = grid(config.compare, config.train.seed)
+    order = []
+
+    def fake_run_job(shared, job, run_dir):
+        order.append(job.name)
+        return {"job": job.name}
+
+    monkeypatch.setattr(compare_run, "run_job", fake_run_job)
+    records = []
+    with exclusive(job_dir(tmp_path, jobs[0]) / CLAIM_FILE):  # another process is running the first job
+        worker = threading.Thread(target=lambda: records.extend(run_jobs(config, jobs, tmp_path)))
+        worker.start()
+        deadline = time.monotonic() + 60
+        while len(order) < len(jobs) - 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert order == [job.name for job in jobs[1:]]  # passed over, not run, while held
+    worker.join(timeout=60)
+    assert order == [job.name for job in jobs[1:]] + [jobs[0].name]  # taken once released
+    assert [record["job"] for record in records] == [job.name for job in jobs]
 
 
 def test_diverged_job_is_recorded_with_its_step_and_not_retried(monkeypatch, tmp_path):
