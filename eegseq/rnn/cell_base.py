@@ -95,7 +95,7 @@ class DropoutCellBase(keras.layers.Layer):
         return None
 
     def gate_major(self, masks: dict) -> bool:
-        """Whether an untied Gal mask acts, so the loop works per gate: ``(gates, batch, units)``."""
+        """Whether an untied Gal mask acts, so the recurrent product works per gate block (:meth:`recurrent_term`)."""
         mask = masks.get("recurrent")
         return mask is not None and not self.spec.tied and tf.convert_to_tensor(mask).shape.rank >= 3
 

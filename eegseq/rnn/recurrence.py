@@ -13,7 +13,10 @@ outer product per step.
 
 What the forward keeps for the backward (``memory``):
 
-* ``"save"``: every step's states (the size of the output sequence per state);
+* ``"save"``: every step's states (the size of the output sequence per state), from which the
+  reverse loop reads each step's previous states in place; of the gradients it keeps that of the
+  projected inputs, ``(steps, batch, G*u)``, and a second such array for the recurrent terms only
+  where the two differ (GRU; in the LSTM they are one, see ``term_gradient_is_input_gradient``);
 * ``"recompute"``: the states at the start of every segment of ``k = ⌈√T⌉`` steps; the backward
   reruns each segment's forward from its first state (one extra forward pass in all), keeps that
   segment's states only, and takes the segment's weight gradient before moving to the previous one.
