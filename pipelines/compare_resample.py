@@ -10,7 +10,6 @@ the summed counts of SzCORE's scorer by its own formulas (:class:`ScoreCounts`).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from scipy.stats import rankdata
 
 from eegseq.evaluation import EvaluationConfig, EvaluationSet, WindowPredictions, evaluate
 from eegseq.evaluation.event_scoring import ANNOTATION_FS, ScoreCounts, score_recording, sum_counts
+from eegseq.evaluation.tables import read_predictions_csv
 from eegseq.pipelines.compare_stats import HEADLINE
 
 
@@ -69,20 +69,19 @@ class RunScores:
         version, or edited).
         """
         metrics = json.loads((evaluation_dir / "metrics.json").read_text())
-        with open(evaluation_dir / "predictions.csv", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        columns = read_predictions_csv(evaluation_dir / "predictions.csv")
         per_recording = {row["recording"]: row for row in metrics["per_recording"]}
         reference: dict[str, list] = {}
         for seizure in metrics["event"]["latency"]["per_seizure"]:
             reference.setdefault(seizure["recording"], []).append((seizure["onset_s"], seizure["duration_s"]))
         data = EvaluationSet(
             WindowPredictions(
-                recording=[row["recording"] for row in rows],
-                patient=[per_recording[row["recording"]]["patient"] for row in rows],
-                start_s=[float(row["start"]) for row in rows],
-                end_s=[float(row["end"]) for row in rows],
-                probability=[float(row["probability"]) for row in rows],
-                label=[int(row["label"]) for row in rows],
+                recording=columns["recording"],
+                patient=[per_recording[rid]["patient"] for rid in columns["recording"]],
+                start_s=columns["start"],
+                end_s=columns["end"],
+                probability=columns["probability"],
+                label=columns["label"],
             ),
             {rid: row["duration_s"] for rid, row in per_recording.items()},
             reference,

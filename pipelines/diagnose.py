@@ -26,6 +26,8 @@ from sklearn.metrics import roc_auc_score
 
 from eegseq.data.streamer import LaneStreamer
 from eegseq.data.synthetic import EVIDENCE_LABEL
+from eegseq.data.window_reader import read_recordings
+from eegseq.evaluation.tables import read_predictions_csv
 from eegseq.files import atomic_path, atomic_write_json, atomic_write_text
 from eegseq.models import StockStreamRNN, StreamModel
 from eegseq.models.probe import StateProbe
@@ -73,9 +75,10 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
             averaged over recordings; ``*_ratio``: the norm at the largest lag / the norm at lag 1.
         memory_retention: {separation_windows: [...], accuracy: [...], roc_auc: [...], recordings: [...],
                            threshold: float} | null
-            On a memory task: accuracy (at the run's window threshold, else 0.5) and ROC-AUC of the
-            scored windows against how many windows separate the cue from the score; ``recordings``:
-            how many at each separation.
+            On a memory task, from the run's evaluation of ``split`` (every recording of it, not only
+            the ``max_recordings`` played): accuracy at the evaluation's window threshold and ROC-AUC
+            of the scored windows against how many windows separate the cue from the score;
+            ``recordings``: how many at each separation. Null without that evaluation.
         mask_changes: {compiled: {changes, step_change_fraction, call_change_fraction, drop_fraction},
                        eager: {...}} | null
             ``tf_keras_builtin`` only, measured on a probe copy of the stock layer: ``changes`` is
@@ -107,9 +110,7 @@ def diagnose_run(run_dir: Path, split: str = "test", max_recordings: int = 8, co
     played = play(model, streamer, plan.mask_keys)
     report["state_scale"] = state_scale(model, played, plan.window_seconds)
     report["gradient_flow"] = gradient_flow(model, played)
-    report["memory_retention"] = memory_retention(
-        played.windows, cue_windows(streamer), plan.stream.window, run_threshold(run_dir, split)
-    )
+    report["memory_retention"] = evaluated_retention(run_dir, split, plan)
     report["mask_changes"] = mask_changes(model)
     _write_outputs(out, report)
     return out
@@ -136,7 +137,6 @@ class _Played:
     state_norms: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # (state, mode) -> sums
     gradient_norms: dict[str, np.ndarray] = field(default_factory=dict)  # state -> (T,) sums, lag order
     gradient_windows: int = 0
-    windows: list[tuple[str, int, float, int]] = field(default_factory=list)  # (id, start, probability, label)
 
 
 def play(model: StreamModel, streamer: LaneStreamer, mask_keys: Callable) -> _Played:
@@ -164,18 +164,11 @@ def play(model: StreamModel, streamer: LaneStreamer, mask_keys: Callable) -> _Pl
                 played.gradient_norms[name] = played.gradient_norms.get(name, 0.0) + norms.sum(axis=0)
             played.gradient_windows += int((labels >= 0).sum())
         for mode, run in (("inference", infer), ("training", train)):
-            logits, _, states[mode] = run(batch["signal"], batch["reset"], keys, states[mode])
+            _, _, states[mode] = run(batch["signal"], batch["reset"], keys, states[mode])
             for name in model.state_names:
                 if name.endswith(("__h", "__c")):
                     norms = tf.norm(states[mode][name], axis=-1).numpy()
                     played.state_norms.setdefault((name, mode), []).append(float(norms[playing].sum()))
-            if mode == "inference":
-                probabilities = tf.sigmoid(logits[:, 0]).numpy()
-                played.windows += [
-                    (rid, int(batch["start"][i]), float(probabilities[i]), int(batch["label"][i]))
-                    for i, rid in enumerate(ids)
-                    if rid
-                ]
         played.window_lanes.append(int(playing.sum()))
     return played
 
@@ -221,15 +214,34 @@ def gradient_flow(model: StreamModel, played: _Played) -> dict | None:
     return {"loss": "window cross-entropy", "layers": layers}
 
 
-def cue_windows(streamer: LaneStreamer) -> dict[str, int]:
-    """Recording id -> index of the window holding the end of its ``evidence`` cue (memory tasks only)."""
-    window = streamer.config.window
+def cue_windows(recordings, window: int) -> dict[str, int]:
+    """Recording id -> index of the ``window``-sample window holding the end of its ``evidence`` cue
+    (recordings of memory tasks only)."""
     return {
         r.id: (round(event.offset * r.sfreq) - 1) // window
-        for r in streamer.recordings
+        for r in recordings
         for event in r.events
         if event.label == EVIDENCE_LABEL
     }
+
+
+def evaluated_retention(run_dir: Path, split: str, plan: RunPlan) -> dict | None:
+    """:func:`memory_retention` over every recording of ``split``, from the run's evaluation of it
+    (``evaluation/<split>/predictions.csv``, inference mode with state carried, at its window threshold).
+
+    None without that evaluation or where no recording has a cue.
+    """
+    evaluation = run_dir / "evaluation" / split
+    if not (evaluation / "predictions.csv").exists():
+        return None
+    recordings, _ = read_recordings(plan.stores(split))
+    predictions = read_predictions_csv(evaluation / "predictions.csv")
+    starts = np.round(predictions["start"] * plan.sfreq).astype(int).tolist()
+    windows = list(
+        zip(predictions["recording"], starts, predictions["probability"].tolist(), predictions["label"].tolist())
+    )
+    threshold = float(json.loads((evaluation / "metrics.json").read_text())["threshold"]["window"])
+    return memory_retention(windows, cue_windows(recordings, plan.stream.window), plan.stream.window, threshold)
 
 
 def memory_retention(
@@ -265,12 +277,6 @@ def memory_retention(
         "recordings": [len(p) for p in scored],
         "threshold": threshold,
     }
-
-
-def run_threshold(run_dir: Path, split: str) -> float:
-    """The window threshold the run's evaluation of ``split`` chose (on validation), else 0.5."""
-    path = run_dir / "evaluation" / split / "metrics.json"
-    return float(json.loads(path.read_text())["threshold"]["window"]) if path.exists() else 0.5
 
 
 def mask_changes(model: StreamModel) -> dict | None:

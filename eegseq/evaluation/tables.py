@@ -54,6 +54,18 @@ def write_predictions_csv(predictions: WindowPredictions, path: str | os.PathLik
     return atomic_write_text(path, buffer.getvalue())
 
 
+def read_predictions_csv(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The columns of a ``predictions.csv`` (:func:`write_predictions_csv`): ``recording`` (list of str),
+    ``start``, ``end`` (seconds), ``probability`` (float arrays) and ``label`` (int array), one entry per window."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns: dict[str, Any] = {"recording": [row["recording"] for row in rows]}
+    for name in ("start", "end", "probability"):
+        columns[name] = np.array([float(row[name]) for row in rows], np.float64)
+    columns["label"] = np.array([int(row["label"]) for row in rows], np.int64)
+    return columns
+
+
 def events_tsv_path(directory: str | os.PathLike[str], recording: str) -> Path:
     """Where the events of ``recording`` go, following SzCORE's BIDS layout when the id allows.
 
