@@ -6,8 +6,8 @@ every job sees the same data, splits, windows, step budget and learning-rate sch
 the same seed start from the same initial weights where shapes match.
 
 Shards slice the grid round-robin (job ``j`` belongs to shard ``j % n``), so each shard gets a mix
-of variants, and the slices of ``n`` shards run with ``k`` local processes each are again
-round-robin slices of ``n * k``.
+of variants; the local processes of one shard share its jobs out as they go
+(:func:`eegseq.pipelines.compare_run.run_jobs`).
 """
 
 from __future__ import annotations
