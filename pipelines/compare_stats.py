@@ -135,7 +135,12 @@ def sample_size_finding(n_recordings: int, n_seeds: int) -> str | None:
     """A caveat when the bootstrap has too few test recordings or seeds to resample; None otherwise."""
     if n_recordings >= MIN_RECORDINGS and n_seeds >= MIN_SEEDS:
         return None
+    short = [
+        f"{count} {unit}{'s' if count != 1 else ''} (fewer than {least})"
+        for count, unit, least in ((n_recordings, "test recording", MIN_RECORDINGS), (n_seeds, "seed", MIN_SEEDS))
+        if count < least
+    ]
     return (
-        f"Only {n_recordings} test recordings and {n_seeds} seeds (fewer than {MIN_RECORDINGS} or {MIN_SEEDS}): "
-        "intervals from so few resampling units are unreliable; read every difference below as a first look."
+        f"Only {' and '.join(short)}: intervals from so few resampling units are unreliable; "
+        "read every difference below as a first look."
     )

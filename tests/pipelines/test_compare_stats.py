@@ -115,5 +115,6 @@ def test_a_tie_of_every_run_is_said_not_hidden_behind_no_difference():
 
 def test_too_few_recordings_or_seeds_are_said():
     assert sample_size_finding(32, 3) is None
-    assert sample_size_finding(2, 2).startswith("Only 2 test recordings and 2 seeds (fewer than 10 or 3)")
-    assert sample_size_finding(9, 5) is not None and sample_size_finding(40, 2) is not None
+    assert sample_size_finding(2, 2).startswith("Only 2 test recordings (fewer than 10) and 2 seeds (fewer than 3):")
+    assert sample_size_finding(9, 5).startswith("Only 9 test recordings (fewer than 10):")
+    assert sample_size_finding(32, 1).startswith("Only 1 seed (fewer than 3):")  # names only what is short
