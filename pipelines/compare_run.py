@@ -138,7 +138,8 @@ def run_processes(run_dir: Path, shard: Shard, processes: int, verbose: bool = F
     command += ["--run-dir", str(run_dir), "--shard", f"{shard.index}/{shard.count}"] + (
         ["--verbose"] if verbose else []
     )
-    children = [subprocess.Popen(command) for _ in range(processes)]
+    # A child's only stdout line is its "shard done; merge with ..." hint, which this parent acts on itself.
+    children = [subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(processes)]
 
     def forward(signum, frame):
         for child in children:

@@ -100,6 +100,7 @@ def test_sigkill_of_one_job_then_rerun_resumes_it(reference, smoke_data, tmp_pat
     assert parent.returncode == 1 and f"process {pid}: exit status -9" in stderr.decode()  # the parent names it
     rerun = run_cli(*args)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
+    assert "comparison written to" in rerun.stdout and "merge with" not in rerun.stdout  # no hint from children
     assert _comparison(run_dir) == _comparison(reference)  # resumed bit for bit
 
 
