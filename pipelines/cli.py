@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             from eegseq.pipelines.compare_run import SHARED_CONFIG
 
             args.config = args.run_dir / SHARED_CONFIG  # the comparison's own config
+        if args.command == "evaluate" and args.config is None:
+            from eegseq.pipelines.run_dir import CONFIG_FILE
+
+            if (args.run_dir / CONFIG_FILE).exists():
+                args.config = args.run_dir / CONFIG_FILE  # --set changes the run's own config, not the defaults
         config = load_config(args.config, args.overrides)
         if args.command == "ingest":
             from eegseq.pipelines.ingest import run_ingest
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "evaluate":
             from eegseq.pipelines.evaluate import evaluate_job
 
-            outputs = evaluate_job(args.run_dir, args.split, config if args.config or args.overrides else None)
+            outputs = evaluate_job(args.run_dir, args.split, config if args.config else None)
             print(f"evaluation written to {outputs}")
         else:
             from eegseq.pipelines.compare import compare_job

@@ -41,11 +41,18 @@ def test_trained_model_predicts_the_same_whole_and_in_windows(uninterrupted_run,
 
 
 def test_evaluate_command_on_another_split(uninterrupted_run):
-    result = run_cli("evaluate", "--run-dir", str(uninterrupted_run), "--split", "val")
+    # --set without --config changes the run's own config (its data, its model), not the defaults.
+    override = "evaluation.smoothing_s=0"
+    result = run_cli("evaluate", "--run-dir", str(uninterrupted_run), "--split", "val", "--set", override)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((uninterrupted_run / "metrics.json").read_text())
     assert metrics["evaluation"]["val"]["metrics"] == "evaluation/val/metrics.json"
-    assert json.loads((uninterrupted_run / "evaluation" / "val" / "metrics.json").read_text())["split"] == "val"
+    evaluated = json.loads((uninterrupted_run / "evaluation" / "val" / "metrics.json").read_text())
+    assert evaluated["split"] == "val" and evaluated["config"]["smoothing_s"] == 0
+    seed = yaml.safe_load((uninterrupted_run / "config.yaml").read_text())["data"]["synthetic"]["seed"]
+    assert evaluated["per_recording"] and all(
+        r["recording"].startswith(f"synth{seed}-") for r in evaluated["per_recording"]
+    )
 
 
 def test_evaluate_errors_are_clear(uninterrupted_run, tmp_path):
