@@ -150,7 +150,10 @@ def run_processes(run_dir: Path, shard: Shard, processes: int, verbose: bool = F
         codes = [child.wait() for child in children]
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if any(code == 128 + signal.SIGTERM for code in codes):
+    # A child stopped in training exits 143 after its checkpoint; one between jobs (evaluating, waiting for
+    # a claim) dies by the signal itself (-15). Either way its job has no status file and a rerun redoes it.
+    stopped = (128 + signal.SIGTERM, -signal.SIGTERM)
+    if any(code in stopped for code in codes):
         raise StoppedBySignal(f"stopped by SIGTERM; run the same command to resume the comparison in {run_dir}")
     failed = [f"process {child.pid}: exit status {code}" for child, code in zip(children, codes) if code != 0]
     if failed:

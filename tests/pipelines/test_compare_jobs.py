@@ -14,7 +14,7 @@ from smoke_cli import REPO, cli, cli_env, run_cli
 
 from eegseq.locks import exclusive
 from eegseq.pipelines import compare_run
-from eegseq.pipelines.compare_grid import grid
+from eegseq.pipelines.compare_grid import Shard, grid
 from eegseq.pipelines.compare_run import CLAIM_FILE, DIVERGED, STATUS_FILE, job_dir, run_job, run_jobs
 from eegseq.pipelines.config import load_config
 from eegseq.pipelines.train import StoppedBySignal, TrainingStopped
@@ -154,3 +154,37 @@ def test_sigterm_of_a_job_leaves_it_unfinished(monkeypatch, tmp_path):
     with pytest.raises(StoppedBySignal):
         run_job(config, job, tmp_path)
     assert not (job_dir(tmp_path, job) / STATUS_FILE).exists()  # a rerun resumes it
+
+
+class _FakeChild:
+    """A stand-in for a ``compare`` child process that ends with a given exit status."""
+
+    def __init__(self, code):
+        self.code, self.pid = code, 4242
+
+    def wait(self):
+        return self.code
+
+    def send_signal(self, signum):
+        pass
+
+
+@pytest.mark.parametrize(
+    "codes, outcome",
+    [
+        ((143, 0), StoppedBySignal),  # stopped in training, after its checkpoint
+        ((-signal.SIGTERM, 143), StoppedBySignal),  # one between jobs, killed by the signal itself
+        ((-signal.SIGTERM, -signal.SIGTERM), StoppedBySignal),
+        ((0, -signal.SIGKILL), RuntimeError),
+        ((0, 0), None),
+    ],
+)
+def test_children_exit_statuses_map_to_the_parents_outcome(monkeypatch, tmp_path, codes, outcome):
+    statuses = iter(codes)
+    monkeypatch.setattr(compare_run.subprocess, "Popen", lambda command, stdout: _FakeChild(next(statuses)))
+    if outcome is None:
+        compare_run.run_processes(tmp_path, Shard(0, 1), len(codes))
+        return
+    with pytest.raises(outcome) as raised:
+        compare_run.run_processes(tmp_path, Shard(0, 1), len(codes))
+    assert ("SIGTERM" if outcome is StoppedBySignal else "exit status -9") in str(raised.value)
