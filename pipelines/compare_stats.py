@@ -133,13 +133,13 @@ MIN_RECORDINGS, MIN_SEEDS = 10, 3
 
 def sample_size_finding(n_recordings: int, n_seeds: int) -> str | None:
     """A caveat when the bootstrap has too few test recordings or seeds to resample; None otherwise."""
-    if n_recordings >= MIN_RECORDINGS and n_seeds >= MIN_SEEDS:
-        return None
     short = [
-        f"{count} {unit}{'s' if count != 1 else ''} (fewer than {least})"
+        f"{count} {unit}{'s' * (count != 1)} (fewer than {least})"
         for count, unit, least in ((n_recordings, "test recording", MIN_RECORDINGS), (n_seeds, "seed", MIN_SEEDS))
         if count < least
     ]
+    if not short:
+        return None
     return (
         f"Only {' and '.join(short)}: intervals from so few resampling units are unreliable; "
         "read every difference below as a first look."
